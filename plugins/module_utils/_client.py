@@ -1,0 +1,681 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY: not a public API, may change in any release.
+
+"""The one HTTP client of the collection: tokens, retries, rate budget, paging, errors.
+
+It knows nothing of AnsibleModule: modules and the lookup build a ``ClientConfig`` from their options and pass
+a ``warn`` callable, so both faces share one core.
+"""
+
+from __future__ import annotations
+
+import inspect
+import ipaddress
+import json
+import re
+import threading
+import time
+import traceback
+from collections import deque
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlsplit
+
+from ._errors import (
+    IscApiError,
+    IscConfigError,
+    IscConnectionError,
+    IscError,
+    IscMissingLibraryError,
+    IscResponseError,
+    error_for_status,
+)
+from ._filters import matches, normalize_structured_filter, render_filter, validate_sorters
+from ._options import API_VERSION_CHOICES
+from ._versions import API_VERSIONS, ApiVersion
+
+try:
+    import requests
+    import urllib3
+    from requests.adapters import HTTPAdapter
+    from urllib3.exceptions import MaxRetryError
+    from urllib3.util.retry import Retry
+except ImportError:
+    HAS_REQUESTS = False
+    REQUESTS_IMPORT_ERROR: str | None = traceback.format_exc()
+    Retry = object  # type: ignore[assignment,misc]
+else:
+    HAS_REQUESTS = True
+    REQUESTS_IMPORT_ERROR = None
+
+COLLECTION_VERSION = "1.0.0"
+USER_AGENT = f"sailpoint.isc/{COLLECTION_VERSION} (Ansible collection)"
+PAGE_SIZE = 250
+PAGE_CONCURRENCY = 4
+RATE_WINDOW_SECONDS = 10.0
+IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+TOKEN_PATH = "/oauth/token"
+TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
+TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
+VERSION_PATH_PATTERN = re.compile(r"/(beta|v3|v20\d\d|task-status)(/|$)")
+
+Warn = Callable[[str], None]
+
+
+def _is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+@dataclass(frozen=True)
+class ClientConfig:
+    base_url: str
+    api_version: str = "beta"
+    client_id: str | None = None
+    client_secret: str | None = None
+    access_token: str | None = None
+    validate_certs: bool = True
+    ca_path: str | None = None
+    timeout: float = 30.0
+    retries: int = 5
+    max_retry_wait: float = 120.0
+    rate_limit: int = 95
+    experimental_header: bool = True
+
+    def __repr__(self) -> str:
+        # Secrets stay out of any repr that might end up in a traceback or a debug line.
+        return f"ClientConfig(base_url={self.base_url!r}, api_version={self.api_version!r}, client_id={self.client_id!r})"
+
+    @classmethod
+    def from_options(cls, options: Mapping[str, Any]) -> ClientConfig:
+        """Validate connection options (module params or plugin options); raise IscConfigError before any request."""
+        base_url = (options.get("base_url") or "").strip()
+        tenant = (options.get("tenant") or "").strip()
+        if base_url and tenant:
+            raise IscConfigError("base_url", "base_url and tenant are mutually exclusive.", "Set only one of them.")
+        if tenant:
+            if not TENANT_PATTERN.match(tenant):
+                raise IscConfigError(
+                    "tenant", f"'{tenant}' is not a tenant name.", "Give the name only (acme for https://acme.api.identitynow.com), or use base_url."
+                )
+            base_url = f"https://{tenant}.api.identitynow.com"
+        if not base_url:
+            raise IscConfigError("base_url", "no ISC tenant given.", "Set base_url (or the SAIL_BASE_URL environment variable), or tenant.")
+        base_url = _validate_base_url(base_url)
+
+        api_version = options.get("api_version") or "beta"
+        if api_version not in API_VERSIONS:
+            raise IscConfigError("api_version", f"'{api_version}' is not a supported API version.", f"Use one of: {', '.join(API_VERSION_CHOICES)}.")
+
+        client_id = options.get("client_id") or None
+        client_secret = options.get("client_secret") or None
+        access_token = options.get("access_token") or None
+        if access_token and client_secret:
+            raise IscConfigError("access_token", "access_token and client_secret are mutually exclusive.", "Give either a token or client credentials.")
+        if not access_token:
+            if not client_id:
+                raise IscConfigError(
+                    "client_id", "no credentials given.", "Set client_id and client_secret (or SAIL_CLIENT_ID and SAIL_CLIENT_SECRET), or access_token."
+                )
+            if not client_secret:
+                raise IscConfigError(
+                    "client_secret", "client_id is set but client_secret is not.", "Set client_secret or the SAIL_CLIENT_SECRET environment variable."
+                )
+
+        timeout = _number(options, "timeout", 30.0, minimum=0.001)
+        retries = int(_number(options, "retries", 5, minimum=0))
+        max_retry_wait = _number(options, "max_retry_wait", 120.0, minimum=0)
+        rate_limit = int(_number(options, "rate_limit", 95, minimum=0))
+        validate_certs = options.get("validate_certs")
+        return cls(
+            base_url=base_url,
+            api_version=api_version,
+            client_id=client_id,
+            client_secret=client_secret,
+            access_token=access_token,
+            validate_certs=True if validate_certs is None else bool(validate_certs),
+            ca_path=options.get("ca_path") or None,
+            timeout=timeout,
+            retries=retries,
+            max_retry_wait=max_retry_wait,
+            rate_limit=rate_limit,
+            experimental_header=options.get("experimental_header") is not False,
+        )
+
+
+def _number(options: Mapping[str, Any], name: str, default: float, minimum: float) -> float:
+    value = options.get(name)
+    if value is None:
+        return default
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise IscConfigError(name, f"'{value}' is not a number.") from None
+    if number < minimum:
+        raise IscConfigError(name, f"{value} is below the minimum of {minimum:g}.")
+    return number
+
+
+def _validate_base_url(base_url: str) -> str:
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise IscConfigError("base_url", f"'{base_url}' is not an http(s) URL.", "Use the form https://acme.api.identitynow.com.")
+    if parts.scheme == "http" and not _is_loopback(parts.hostname):
+        raise IscConfigError(
+            "base_url",
+            f"plain http:// is refused for {parts.hostname}: credentials would travel unencrypted.",
+            "Use https://; http:// is accepted only for loopback addresses (a local emulator).",
+        )
+    if parts.query or parts.fragment:
+        raise IscConfigError("base_url", "the URL must not contain a query or fragment.", "Give the tenant's API root only.")
+    path = parts.path.rstrip("/")
+    if VERSION_PATH_PATTERN.search(path + "/"):
+        raise IscConfigError(
+            "base_url",
+            f"'{base_url}' includes an API version path.",
+            "Give the tenant's API root (https://acme.api.identitynow.com) and choose the version with api_version.",
+        )
+    return f"{parts.scheme}://{parts.netloc}{path}"
+
+
+def validate_task_id(task_id: Any, option: str = "id") -> str:
+    if not isinstance(task_id, str) or not TASK_ID_PATTERN.match(task_id):
+        raise IscConfigError(
+            option, f"{task_id!r} is not a task id.", "Task ids are letters, digits, '-', '_', '.' or ':' (for example 2c9180835d2e5168015d32f890ca1581)."
+        )
+    return task_id
+
+
+class _RateBudget:
+    """Keeps this process under ``limit`` requests in any ``window`` seconds (sliding window)."""
+
+    def __init__(self, limit: int, window: float = RATE_WINDOW_SECONDS) -> None:
+        self.limit = limit
+        self.window = window
+        self._sent: deque[float] = deque()
+        self._lock = threading.Lock()
+
+    def acquire(self) -> float:
+        """Block until a request may be sent; return the seconds waited."""
+        if self.limit <= 0:
+            return 0.0
+        waited = 0.0
+        with self._lock:
+            while True:
+                now = time.monotonic()
+                while self._sent and now - self._sent[0] >= self.window:
+                    self._sent.popleft()
+                if len(self._sent) < self.limit:
+                    self._sent.append(now)
+                    return waited
+                pause = self.window - (now - self._sent[0])
+                time.sleep(pause)
+                waited += pause
+
+
+class _RetryWaitExhausted(Exception):
+    pass
+
+
+def _supported_retry_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
+    """Drop Retry arguments the installed urllib3 does not know (1.26 lacks backoff_max and backoff_jitter)."""
+    if not HAS_REQUESTS:
+        return arguments
+    accepted = inspect.signature(Retry.__init__).parameters
+    return {name: value for name, value in arguments.items() if name in accepted}
+
+
+class _IscRetry(Retry):  # type: ignore[misc,valid-type]
+    """urllib3 Retry with ISC's rules.
+
+    429 is retried on every method (the request was refused before any work); 5xx and read errors only on
+    methods in ``allowed_methods`` (a PATCH that timed out may have been applied). The total wait across
+    retries is bounded by ``max_total_wait``; each retry is announced through ``on_retry``.
+    """
+
+    def __init__(self, *args: Any, max_total_wait: float = 120.0, waited: float = 0.0, on_retry: Callable[..., None] | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_total_wait = max_total_wait
+        self.waited = waited
+        self.on_retry = on_retry
+
+    def new(self, **kw: Any) -> _IscRetry:
+        kw.setdefault("max_total_wait", self.max_total_wait)
+        kw.setdefault("waited", self.waited)
+        kw.setdefault("on_retry", self.on_retry)
+        return super().new(**kw)
+
+    def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
+        if status_code == 429:
+            return bool(self.total)
+        return super().is_retry(method, status_code, has_retry_after)
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: Any = None,
+        error: Exception | None = None,
+        _pool: Any = None,
+        _stacktrace: Any = None,
+    ) -> _IscRetry:
+        new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        retry_after = new_retry.get_retry_after(response) if response is not None else None
+        wait = retry_after if retry_after is not None else new_retry.get_backoff_time()
+        if self.waited + wait > self.max_total_wait:
+            raise MaxRetryError(_pool, url, _RetryWaitExhausted(f"waiting {wait:.1f}s more would exceed max_retry_wait"))
+        if self.on_retry is not None:
+            cause = f"HTTP {response.status}" if response is not None else type(error).__name__ if error else "an error"
+            self.on_retry(method, url, cause, len(new_retry.history) + 1, wait)
+        return new_retry.new(waited=self.waited + wait)
+
+
+@dataclass
+class _Token:
+    value: str
+    renew_at: float | None
+
+
+class IscClient:
+    """Talks to one ISC tenant on one API version."""
+
+    def __init__(self, config: ClientConfig, warn: Warn | None = None, page_concurrency: int = PAGE_CONCURRENCY) -> None:
+        if not HAS_REQUESTS:
+            raise IscMissingLibraryError(
+                "The Python library requests (and urllib3) is required on the host that runs this task; install it with pip install requests.",
+                exception=REQUESTS_IMPORT_ERROR,
+            )
+        self.config = config
+        self.version: ApiVersion = API_VERSIONS[config.api_version]
+        self.page_concurrency = max(1, page_concurrency)
+        self._warn = warn or (lambda message: None)
+        self._budget = _RateBudget(config.rate_limit)
+        self._token: _Token | None = _Token(config.access_token, None) if config.access_token else None
+        self._token_lock = threading.Lock()
+        self._stats_lock = threading.Lock()
+        self.stats = {"requests": 0, "retries": 0, "token_requests": 0, "rate_limit_wait_s": 0.0}
+        self._session = self._build_session()
+
+    # -- transport -------------------------------------------------------------------------------------------
+
+    def _retry(self, allowed_methods: frozenset[str]) -> _IscRetry:
+        arguments = _supported_retry_arguments(
+            {
+                "total": self.config.retries,
+                "connect": self.config.retries,
+                "read": self.config.retries,
+                "status": self.config.retries,
+                "redirect": False,
+                "other": 0,
+                "allowed_methods": allowed_methods,
+                "status_forcelist": frozenset({502, 503, 504}),
+                "backoff_factor": 0.5,
+                "backoff_max": 30,
+                "backoff_jitter": 0.25,
+                "raise_on_status": False,
+                "raise_on_redirect": False,
+                "respect_retry_after_header": True,
+            }
+        )
+        return _IscRetry(**arguments, max_total_wait=self.config.max_retry_wait, on_retry=self._on_retry)
+
+    def _build_session(self) -> requests.Session:
+        session = requests.Session()
+        pool_size = max(10, self.page_concurrency * 2)
+        session.mount(self.config.base_url, HTTPAdapter(max_retries=self._retry(IDEMPOTENT_METHODS), pool_maxsize=pool_size))
+        # The token request has no side effect, so it may be repeated after a 5xx like a GET.
+        session.mount(self.config.base_url + TOKEN_PATH, HTTPAdapter(max_retries=self._retry(IDEMPOTENT_METHODS | {"POST"})))
+        session.headers.update({"User-Agent": f"{USER_AGENT} python-requests/{requests.__version__}", "Accept": "application/json"})
+        if self.config.ca_path:
+            session.verify = self.config.ca_path
+        elif not self.config.validate_certs:
+            session.verify = False
+            urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
+            self._warn("validate_certs is false: the TLS certificate of the ISC tenant is not verified. Use ca_path instead outside of tests.")
+        return session
+
+    def _on_retry(self, method: str | None, url: str | None, cause: str, attempt: int, wait: float) -> None:
+        with self._stats_lock:
+            self.stats["retries"] += 1
+        path = urlsplit(url or "").path
+        self._warn(f"Retrying {method} {path} after {cause} (attempt {attempt} of {self.config.retries + 1}) in {wait:.1f}s.")
+
+    def _count(self, key: str, amount: float = 1) -> None:
+        with self._stats_lock:
+            self.stats[key] += amount
+
+    def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        waited = self._budget.acquire()
+        if waited:
+            self._count("rate_limit_wait_s", waited)
+        self._count("requests")
+        try:
+            return self._session.request(method, self.config.base_url + path, timeout=self.config.timeout, allow_redirects=False, **kwargs)
+        except requests.exceptions.SSLError as err:
+            raise IscConnectionError(
+                f"TLS error talking to {self.config.base_url} ({method} {path}): {_reason(err)}.",
+                hint="Give the CA bundle with ca_path (SAIL_CA_PATH), or validate_certs: false for a test tenant only.",
+            ) from None
+        except requests.exceptions.Timeout as err:
+            raise IscConnectionError(
+                f"ISC API {method} {path} got no answer within {self.config.timeout:g}s after {self._attempts_after_error(method)} attempts: {_reason(err)}.",
+                hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
+            ) from None
+        except requests.exceptions.ConnectionError as err:
+            raise IscConnectionError(
+                f"Could not complete ISC API {method} {path} on {self.config.base_url} after {self._attempts_after_error(method)} attempts: {_reason(err)}.",
+                hint="Check base_url, the network path and proxy settings (HTTPS_PROXY, NO_PROXY).",
+            ) from None
+        except requests.exceptions.RequestException as err:
+            raise IscConnectionError(f"ISC API {method} {path} failed: {_reason(err)}.") from None
+
+    def _attempts_after_error(self, method: str) -> int:
+        return self.config.retries + 1 if method in IDEMPOTENT_METHODS else 1
+
+    # -- tokens ----------------------------------------------------------------------------------------------
+
+    def _bearer(self) -> str:
+        with self._token_lock:
+            token = self._token
+            if token is not None and (token.renew_at is None or time.monotonic() < token.renew_at):
+                return token.value
+            self._token = self._request_token()
+            return self._token.value
+
+    def _request_token(self) -> _Token:
+        self._count("token_requests")
+        data = {"grant_type": "client_credentials", "client_id": self.config.client_id, "client_secret": self.config.client_secret}
+        response = self._send("POST", TOKEN_PATH, data=data)
+        if response.status_code != 200:
+            raise self._api_error("POST", TOKEN_PATH, response)
+        body = self._json(response, "POST", TOKEN_PATH)
+        value = body.get("access_token") if isinstance(body, dict) else None
+        if not value:
+            raise IscResponseError(f"ISC API POST {TOKEN_PATH} answered without an access_token.", hint="Check that base_url points at the tenant's API.")
+        expires_in = body.get("expires_in")
+        renew_at = None
+        if isinstance(expires_in, (int, float)) and expires_in > 0:
+            renew_at = time.monotonic() + expires_in - min(60.0, expires_in * 0.1)
+        return _Token(value, renew_at)
+
+    def _drop_token(self, rejected: str) -> bool:
+        """Forget a rejected token; True when a new one can be requested."""
+        if self.config.access_token:
+            return False
+        with self._token_lock:
+            if self._token is not None and self._token.value == rejected:
+                self._token = None
+        return True
+
+    # -- requests ----------------------------------------------------------------------------------------------
+
+    def request(
+        self, method: str, path: str, *, params: Mapping[str, Any] | None = None, json_body: Any = None, content_type: str | None = None
+    ) -> requests.Response:
+        """Send an authenticated API request; return the response for 2xx, raise an IscError otherwise."""
+        headers = {}
+        if self.config.experimental_header:
+            headers["X-SailPoint-Experimental"] = "true"
+        kwargs: dict[str, Any] = {"params": params, "headers": headers}
+        if json_body is not None:
+            kwargs["data"] = json.dumps(json_body)
+            headers["Content-Type"] = content_type or "application/json"
+        relogged = False
+        while True:
+            bearer = self._bearer()
+            headers["Authorization"] = f"Bearer {bearer}"
+            response = self._send(method, path, **kwargs)
+            if response.status_code == 401 and not relogged and self._drop_token(bearer):
+                relogged = True
+                continue
+            if 200 <= response.status_code < 300:
+                return response
+            raise self._api_error(method, path, response)
+
+    def _api_error(self, method: str, path: str, response: requests.Response) -> IscError:
+        template_path = re.sub(r"/task-status/(?!v1$|pending-tasks$)([^/]+)$", "/task-status/{id}", path)
+        status = response.status_code
+        if 300 <= status < 400:
+            return IscResponseError(
+                f"ISC API {method} {template_path} was redirected (HTTP {status}) to {response.headers.get('Location')!s}; redirects are not followed.",
+                hint="Check base_url: use the tenant's https:// API URL.",
+            )
+        retries = getattr(response.raw, "retries", None)
+        attempts = len(retries.history) + 1 if retries is not None and getattr(retries, "history", None) is not None else 1
+        detail_code, tracking_id, text = _error_fields(response)
+        error_class = error_for_status(status)
+        hint = None
+        if status == 401 and self.config.access_token:
+            hint = "The access_token was refused; it may have expired. Give client_id and client_secret so tokens can be renewed."
+        elif status == 401 and path == TOKEN_PATH:
+            hint = "Check client_id and client_secret (SAIL_CLIENT_ID / SAIL_CLIENT_SECRET)."
+        elif status == 429:
+            hint = (
+                f"ISC kept answering 429 (rate limited) after {attempts} attempts. It allows 100 requests per 10 seconds per client_id and API "
+                "version: lower rate_limit, run fewer jobs with this client_id at once, or raise retries / max_retry_wait."
+            )
+        return error_class(
+            method=method,
+            path=template_path,
+            status=status,
+            detail_code=detail_code,
+            tracking_id=tracking_id,
+            error_text=text,
+            attempts=attempts,
+            request_id=response.headers.get("SLPT-Request-ID"),
+            hint=hint,
+        )
+
+    @staticmethod
+    def _json(response: requests.Response, method: str, path: str) -> Any:
+        try:
+            return response.json()
+        except ValueError:
+            content_type = response.headers.get("Content-Type", "unknown content type")
+            raise IscResponseError(
+                f"ISC API {method} {path} answered HTTP {response.status_code} with {content_type}, not JSON.",
+                hint="A proxy or gateway may be answering instead of ISC; check base_url and proxy settings.",
+            ) from None
+
+    # -- task operations ---------------------------------------------------------------------------------------
+
+    def get_task(self, task_id: str) -> dict[str, Any] | None:
+        path = self.version.task_path(validate_task_id(task_id))
+        try:
+            response = self.request("GET", path)
+        except IscApiError as err:
+            if err.status == 404:
+                return None
+            raise
+        return self._json(response, "GET", self.version.task_path("{id}"))
+
+    def patch_task(self, task_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        path = self.version.task_path(validate_task_id(task_id))
+        response = self.request("PATCH", path, json_body=operations, content_type="application/json-patch+json")
+        body = self._json(response, "PATCH", self.version.task_path("{id}"))
+        if not isinstance(body, dict) or "id" not in body:
+            raise IscResponseError(f"ISC API PATCH {self.version.task_path('{id}')} did not answer with the updated task.")
+        return body
+
+    def _filter_param(self, filters: Mapping[str, Any] | str | None, extra: Mapping[str, Any] | None = None) -> str | None:
+        if isinstance(filters, str):
+            if extra:
+                rendered = render_filter(normalize_structured_filter(extra, self.version))
+                return f"({filters}) and {rendered}" if filters.strip() else rendered
+            return filters.strip() or None
+        structured = {**(filters or {}), **(extra or {})}
+        return render_filter(normalize_structured_filter(structured, self.version)) if structured else None
+
+    def iter_tasks(
+        self, filters: Mapping[str, Any] | str | None = None, sorters: str | None = None, offset: int = 0, limit: int | None = None
+    ) -> Iterator[dict[str, Any]]:
+        """Every task the list endpoint returns for these filters, each once, in the service's order."""
+        params: dict[str, Any] = {}
+        filter_text = self._filter_param(filters)
+        if filter_text:
+            params["filters"] = filter_text
+        sorters = validate_sorters(sorters)
+        if sorters:
+            params["sorters"] = sorters
+        return self._paged(self.version.list_path, params, offset, limit)
+
+    def count_tasks(self, filters: Mapping[str, Any] | str | None = None) -> int:
+        params: dict[str, Any] = {"count": "true", "limit": 1}
+        filter_text = self._filter_param(filters)
+        if filter_text:
+            params["filters"] = filter_text
+        return self._total(self.request("GET", self.version.list_path, params=params), self.version.list_path)
+
+    def iter_pending_tasks(self, filters: Mapping[str, Any] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
+        """In-progress tasks, through pending-tasks where the version has it, else the ``completionStatus isnull`` list."""
+        if isinstance(filters, str):
+            raise IscConfigError("filters", "a raw filter string cannot be combined with pending.", "Give filters in the structured form (a dictionary).")
+        if not self.version.has_pending_endpoint:
+            return self._paged(self.version.list_path, {"filters": self._filter_param(filters, {"completionStatus": None})}, 0, limit)
+        normalized = normalize_structured_filter(filters or {}, self.version)
+        tasks = self._paged(self.version.pending_path, {}, 0, None if normalized else limit)
+        if not normalized:
+            return tasks
+        return _take((task for task in tasks if matches(task, normalized)), limit)
+
+    def count_pending_tasks(self, filters: Mapping[str, Any] | None = None) -> int:
+        if not filters and self.version.has_pending_endpoint:
+            response = self.request("HEAD", self.version.pending_path, params={"count": "true"})
+            return 0 if response.status_code == 204 else self._total(response, self.version.pending_path)
+        if not self.version.has_pending_endpoint:
+            return self.count_tasks(self._filter_param(filters, {"completionStatus": None}))
+        return sum(1 for _ in self.iter_pending_tasks(filters))
+
+    # -- paging ------------------------------------------------------------------------------------------------
+
+    def _total(self, response: requests.Response, path: str) -> int:
+        header = response.headers.get("X-Total-Count")
+        try:
+            return int(header) if header is not None else 0 if response.status_code == 204 else _missing_total(path)
+        except ValueError:
+            raise IscResponseError(f"ISC API {path} sent a non-numeric X-Total-Count ({header!r}).") from None
+
+    def _page(self, path: str, params: Mapping[str, Any], offset: int, size: int, count: bool = False) -> tuple[list[dict[str, Any]], int | None]:
+        page_params = {**params, "limit": size, "offset": offset}
+        if count:
+            page_params["count"] = "true"
+        try:
+            response = self.request("GET", path, params=page_params)
+        except IscApiError as err:
+            # Some ISC collections answer a request just past the last full page with "offset is invalid".
+            if err.status == 400 and offset > 0 and "offset" in (err.error_text or "").lower():
+                return [], None
+            raise
+        if response.status_code == 204 or not response.content:
+            return [], 0 if count else None
+        body = self._json(response, "GET", path)
+        if not isinstance(body, list):
+            raise IscResponseError(f"ISC API GET {path} answered with {type(body).__name__}, not a list of tasks.")
+        total = self._total(response, path) if count and "X-Total-Count" in response.headers else None
+        return body, total
+
+    def _paged(self, path: str, params: Mapping[str, Any], offset: int, limit: int | None) -> Iterator[dict[str, Any]]:
+        params = {key: value for key, value in params.items() if value is not None}
+        return _take(_unique(self._pages(path, params, offset, limit)), limit)
+
+    def _pages(self, path: str, params: Mapping[str, Any], offset: int, limit: int | None) -> Iterator[dict[str, Any]]:
+        wanted = limit if limit is not None else None
+        first_size = PAGE_SIZE if wanted is None else min(PAGE_SIZE, wanted)
+        first, total = self._page(path, params, offset, first_size, count=True)
+        yield from first
+        if len(first) < first_size:
+            return
+        if total is None:
+            yield from self._sequential_pages(path, params, offset + len(first), limit and limit - len(first))
+            return
+        end = total if wanted is None else min(total, offset + wanted)
+        offsets = list(range(offset + len(first), end, PAGE_SIZE))
+        if not offsets:
+            return
+        with ThreadPoolExecutor(max_workers=self.page_concurrency) as pool:
+            # A bounded window of pages in flight keeps memory flat and the order intact.
+            pending = deque()
+            for page_offset in offsets:
+                pending.append(pool.submit(self._page, path, params, page_offset, min(PAGE_SIZE, end - page_offset)))
+                if len(pending) >= self.page_concurrency * 2:
+                    yield from pending.popleft().result()[0]
+            while pending:
+                yield from pending.popleft().result()[0]
+        # Tasks added while listing land after the total read on the first page; read on until a short page.
+        yield from self._sequential_pages(path, params, end, None if wanted is None else offset + wanted - end)
+
+    def _sequential_pages(self, path: str, params: Mapping[str, Any], offset: int, remaining: int | None) -> Iterator[dict[str, Any]]:
+        while remaining is None or remaining > 0:
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
+            page, _ = self._page(path, params, offset, size)
+            yield from page
+            if len(page) < size:
+                return
+            offset += len(page)
+            if remaining is not None:
+                remaining -= len(page)
+
+
+def _unique(tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
+    seen: set[Any] = set()
+    for task in tasks:
+        task_id = task.get("id") if isinstance(task, dict) else None
+        if task_id is not None:
+            if task_id in seen:
+                continue
+            seen.add(task_id)
+        yield task
+
+
+def _take(tasks: Iterator[dict[str, Any]], limit: int | None) -> Iterator[dict[str, Any]]:
+    if limit is None:
+        yield from tasks
+        return
+    for index, task in enumerate(tasks):
+        if index >= limit:
+            return
+        yield task
+
+
+def _missing_total(path: str) -> int:
+    raise IscResponseError(f"ISC API {path} sent no X-Total-Count although count=true was asked.")
+
+
+def _reason(err: Exception) -> str:
+    """The innermost cause of a requests/urllib3 error, without URLs' query strings."""
+    cause: Any = err
+    while True:
+        inner = getattr(cause, "reason", None) or (cause.args[0] if getattr(cause, "args", None) and isinstance(cause.args[0], Exception) else None)
+        if inner is None or inner is cause:
+            break
+        cause = inner
+    return re.sub(r"\?[^\s'\"]*", "", str(cause)) or type(cause).__name__
+
+
+def _error_fields(response: requests.Response) -> tuple[str | None, str | None, str | None]:
+    """detailCode, trackingId and a readable text from any of ISC's error shapes (or a non-JSON page)."""
+    if not response.content:
+        return None, None, None
+    try:
+        body = response.json()
+    except ValueError:
+        content_type = response.headers.get("Content-Type", "").split(";")[0] or "unknown content type"
+        title = re.search(r"<title>(.*?)</title>", response.text, re.IGNORECASE | re.DOTALL)
+        page = f" titled '{title.group(1).strip()[:80]}'" if title else ""
+        return None, None, f"the answer was a {content_type} page{page}, not ISC's JSON (a proxy or gateway may be answering)"
+    if not isinstance(body, dict):
+        return None, None, None
+    texts = [message.get("text") for message in body.get("messages") or [] if isinstance(message, dict) and message.get("text")]
+    for key in ("error_description", "error", "message"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            texts.append(value.strip())
+    return body.get("detailCode"), body.get("trackingId"), "; ".join(dict.fromkeys(texts)) or None

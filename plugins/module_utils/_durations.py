@@ -1,0 +1,103 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY: not a public API, may change in any release.
+
+"""Durations such as ``30m``, ``6h``, ``2d``, ``1w`` (or ``1d12h``) and the age of a task.
+
+A task's age is measured from when it was launched or, when it was never launched (queued), from when it
+was created. ISC writes both as UTC instants (``2024-05-17T19:33:16.470Z``); they are compared as instants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from ._errors import IscConfigError
+
+UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
+UNIT_NAMES = "s (seconds), m (minutes), h (hours), d (days), w (weeks)"
+
+_PART = re.compile(r"(\d+)\s*([a-zA-Z]+)")
+_WHOLE = re.compile(r"^\s*(?:\d+\s*[a-zA-Z]+\s*)+$")
+
+
+def parse_duration(value: Any, option: str = "older_than") -> timedelta:
+    """Turn ``"6h"``, ``"2d"``, ``"1w"`` or ``"1d12h"`` into a timedelta; raise IscConfigError naming ``option``."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, bool) or not isinstance(value, str):
+        raise IscConfigError(
+            option,
+            f"expected a duration such as '30m', '6h' or '2d', got {type(value).__name__} {value!r}.",
+            f"Write a number followed by a unit: {UNIT_NAMES}.",
+        )
+    text = value.strip()
+    if not _WHOLE.match(text):
+        raise IscConfigError(
+            option,
+            f"'{value}' is not a duration.",
+            f"Write a number followed by a unit, such as '30m', '6h', '2d' or '1w'; units: {UNIT_NAMES}.",
+        )
+    total = 0
+    for number, unit in _PART.findall(text):
+        seconds = UNIT_SECONDS.get(unit.lower())
+        if seconds is None:
+            raise IscConfigError(option, f"unknown duration unit '{unit}' in '{value}'.", f"Use one of: {UNIT_NAMES}.")
+        total += int(number) * seconds
+    if total <= 0:
+        raise IscConfigError(option, f"'{value}' is zero.", "Give a duration longer than zero, or leave the option out.")
+    return timedelta(seconds=total)
+
+
+def format_duration(delta: timedelta) -> str:
+    """A short human form: ``2d 3h``, ``5h 12m``, ``42s``."""
+    seconds = max(int(delta.total_seconds()), 0)
+    days, seconds = divmod(seconds, 86400)
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    if days:
+        return f"{days}d {hours}h"
+    if hours:
+        return f"{hours}h {minutes}m"
+    if minutes:
+        return f"{minutes}m {seconds}s"
+    return f"{seconds}s"
+
+
+def parse_timestamp(value: Any) -> datetime | None:
+    """Parse an ISC timestamp into an aware UTC datetime; None for missing or unreadable values."""
+    if not isinstance(value, str) or not value:
+        return None
+    text = value.strip()
+    if text.endswith(("Z", "z")):
+        text = text[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(text)
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        # ISC documents UTC; a timestamp without an offset is read as UTC rather than as local time.
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
+
+
+def task_started_at(task: Mapping[str, Any]) -> datetime | None:
+    """When the task started waiting: ``launched``, or ``created`` for a task never launched."""
+    return parse_timestamp(task.get("launched")) or parse_timestamp(task.get("created"))
+
+
+def task_age(task: Mapping[str, Any], now: datetime | None = None) -> timedelta | None:
+    started = task_started_at(task)
+    if started is None:
+        return None
+    return (now or datetime.now(UTC)) - started
+
+
+def is_older_than(task: Mapping[str, Any], threshold: timedelta, now: datetime | None = None) -> bool:
+    """True when the task has been waiting at least ``threshold``; a task with no readable time never is."""
+    age = task_age(task, now)
+    return age is not None and age >= threshold

@@ -1,0 +1,164 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY: not a public API, may change in any release.
+
+"""One error hierarchy for the whole collection.
+
+Every error renders itself for ``AnsibleModule.fail_json`` (``to_fail_json``) and for ``AnsibleError``
+(``str(error)``), so modules end in a single ``except IscError`` and the lookup re-raises with the same text.
+No error ever carries a secret: messages are built from method, path, status and ISC's error body only.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class IscError(Exception):
+    """Base class of every error the collection raises on purpose."""
+
+    def __init__(self, message: str, *, hint: str | None = None, details: dict[str, Any] | None = None) -> None:
+        self.message = message
+        self.hint = hint
+        self.details = dict(details or {})
+        super().__init__(self.__str__())
+
+    def __str__(self) -> str:
+        return f"{self.message} {self.hint}" if self.hint else self.message
+
+    def to_fail_json(self) -> dict[str, Any]:
+        result: dict[str, Any] = {"msg": str(self)}
+        result.update(self.details)
+        return result
+
+
+class IscConfigError(IscError):
+    """An option is missing or invalid; raised before any request is sent."""
+
+    def __init__(self, option: str, problem: str, fix: str | None = None) -> None:
+        super().__init__(f"Invalid option '{option}': {problem}", hint=fix, details={"option": option})
+        self.option = option
+
+
+class IscMissingLibraryError(IscError):
+    """A Python library the collection needs is not installed where the task runs."""
+
+    def __init__(self, message: str, exception: str | None = None) -> None:
+        super().__init__(message, details={"exception": exception} if exception else None)
+
+
+class IscConnectionError(IscError):
+    """The service could not be reached (refused, reset, timed out, TLS) after the allowed attempts."""
+
+
+class IscResponseError(IscError):
+    """The service answered with something that is not what the API documents (e.g. an HTML proxy page)."""
+
+
+class IscApiError(IscError):
+    """ISC answered with an error status."""
+
+    default_hint: str | None = None
+
+    def __init__(
+        self,
+        *,
+        method: str,
+        path: str,
+        status: int,
+        detail_code: str | None = None,
+        tracking_id: str | None = None,
+        error_text: str | None = None,
+        attempts: int = 1,
+        request_id: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        self.method = method
+        self.path = path
+        self.status = status
+        self.detail_code = detail_code
+        self.tracking_id = tracking_id
+        self.error_text = error_text
+        self.attempts = attempts
+        parts = [f"ISC API {method} {path} failed with HTTP {status}"]
+        if detail_code:
+            parts.append(f"detailCode '{detail_code}'")
+        if tracking_id:
+            parts.append(f"trackingId {tracking_id}")
+        if request_id:
+            parts.append(f"request id {request_id}")
+        message = ", ".join(parts)
+        if error_text:
+            message += f": {error_text}"
+        if attempts > 1:
+            message += f" (after {attempts} attempts)"
+        message += "."
+        details = {
+            "status": status,
+            "detail_code": detail_code,
+            "tracking_id": tracking_id,
+            "attempts": attempts,
+            "method": method,
+            "path": path,
+        }
+        super().__init__(message, hint=hint or self.default_hint, details=details)
+
+
+class IscBadRequestError(IscApiError):
+    default_hint = "ISC refused the request as invalid; check the filters and values named above."
+
+
+class IscAuthenticationError(IscApiError):
+    default_hint = "Check client_id and client_secret (SAIL_CLIENT_ID / SAIL_CLIENT_SECRET) or the access_token; an access token may have expired."
+
+
+class IscForbiddenError(IscApiError):
+    default_hint = (
+        "The credentials lack the rights for this call: reading needs idn:task-management:read or :write; "
+        "updating a task needs a personal access token (user context, not an API client) with "
+        "idn:task-management:write, owned by an admin user level other than HELPDESK."
+    )
+
+
+class IscNotFoundError(IscApiError):
+    default_hint = "The task id is unknown, or the task is older than 90 days (ISC returns no data for those)."
+
+
+class IscRateLimitError(IscApiError):
+    default_hint = (
+        "ISC allows 100 requests per 10 seconds per client_id and API version; lower rate_limit, run fewer "
+        "jobs with the same client_id at once, or raise retries / max_retry_wait."
+    )
+
+
+class IscServerError(IscApiError):
+    default_hint = "ISC had an internal problem; retry later, and quote the trackingId to SailPoint support if it persists."
+
+
+class IscTaskError(IscError):
+    """A task reached a state the user asked to treat as failure (e.g. ERROR after waiting)."""
+
+    def __init__(self, message: str, task: dict[str, Any] | None = None, hint: str | None = None) -> None:
+        super().__init__(message, hint=hint, details={"task": task} if task is not None else None)
+        self.task = task
+
+
+class IscWaitTimeoutError(IscTaskError):
+    """A wait ran out of time; carries the last state seen."""
+
+
+def error_for_status(status: int) -> type[IscApiError]:
+    if status == 400:
+        return IscBadRequestError
+    if status == 401:
+        return IscAuthenticationError
+    if status == 403:
+        return IscForbiddenError
+    if status == 404:
+        return IscNotFoundError
+    if status == 429:
+        return IscRateLimitError
+    if status >= 500:
+        return IscServerError
+    return IscApiError

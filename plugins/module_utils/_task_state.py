@@ -1,0 +1,558 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+# FOR INTERNAL COLLECTION USE ONLY: not a public API, may change in any release.
+
+"""Desired state of a task status, shared by the ``task_status`` module and the cleanup role.
+
+The flow for one task: read it, decide (``plan_change``) what JSON Patch would bring it to the desired state,
+then send that patch guarded by ``test`` operations on the state it was computed from (``apply_plan``), so a
+task that finished by itself in between is never overwritten. Statuses compare case-insensitively and
+timestamps as instants, so a second run finds nothing to change and sends no PATCH.
+"""
+
+from __future__ import annotations
+
+import time
+import traceback
+from collections.abc import Callable, Iterable, Mapping
+from copy import deepcopy
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from ._errors import (
+    IscApiError,
+    IscAuthenticationError,
+    IscBadRequestError,
+    IscConfigError,
+    IscConnectionError,
+    IscError,
+    IscForbiddenError,
+    IscMissingLibraryError,
+    IscNotFoundError,
+    IscRateLimitError,
+    IscResponseError,
+    IscTaskError,
+    IscWaitTimeoutError,
+)
+from ._versions import COMPLETION_STATUSES
+
+try:
+    import jsonpatch
+    import jsonpointer
+except ImportError:
+    HAS_JSONPATCH = False
+    JSONPATCH_IMPORT_ERROR: str | None = traceback.format_exc()
+else:
+    HAS_JSONPATCH = True
+    JSONPATCH_IMPORT_ERROR = None
+
+# Fields a client may set on a task with the field options; a raw patch may touch any top-level field.
+STATE_FIELDS = ("completionStatus", "completed", "description", "progress")
+GUARDED_FIELDS = ("completionStatus", "completed")
+TIMESTAMP_FIELDS = frozenset({"completed", "created", "modified", "launched"})
+FAILURE_STATUSES = ("ERROR", "TERMINATED")
+DEFAULT_CLEAR_STATUS = "ERROR"
+# Ids per ``id in (...)`` list filter: keeps the query string short (about 2 KB) and every answer on one page.
+IDS_PER_LIST_READ = 50
+# Errors that would repeat identically for every further task, so a many-task run stops sending after one.
+RUN_STOPPING_ERRORS = (
+    IscAuthenticationError,
+    IscForbiddenError,
+    IscConnectionError,
+    IscRateLimitError,
+    IscConfigError,
+    IscResponseError,
+    IscMissingLibraryError,
+)
+
+
+def require_jsonpatch() -> None:
+    if not HAS_JSONPATCH:
+        # Same wording as ansible.module_utils.basic.missing_required_lib, without importing AnsibleModule here.
+        raise IscMissingLibraryError(
+            "Failed to import the required Python library (jsonpatch) on the host that runs the task. "
+            "Install it (pip install jsonpatch) in the Python that Ansible uses there.",
+            exception=JSONPATCH_IMPORT_ERROR,
+        )
+
+
+# --- values ------------------------------------------------------------------------------------------------
+
+
+def normalize_completion_status(value: str | None, option: str = "completion_status") -> str | None:
+    """The ISC status in upper case, accepting any casing; ``None`` stays ``None``."""
+    if value is None:
+        return None
+    text = str(value).strip()
+    upper = text.upper()
+    if upper not in COMPLETION_STATUSES:
+        raise IscConfigError(
+            option,
+            f"'{value}' is not a task completion status.",
+            f"Use one of {', '.join(COMPLETION_STATUSES)} (any casing).",
+        )
+    return upper
+
+
+def parse_instant(value: Any) -> datetime | None:
+    """A timezone-aware datetime for an ISO 8601 string (naive means UTC), or ``None`` when it is not one."""
+    if not isinstance(value, str) or not value.strip():
+        return None
+    try:
+        parsed = datetime.fromisoformat(value.strip())
+    except ValueError:
+        return None
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=timezone.utc)
+    return parsed
+
+
+def format_instant(moment: datetime) -> str:
+    """``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC, the form the vendor's PATCH example uses."""
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    utc = moment.astimezone(timezone.utc)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
+
+
+def normalize_timestamp(value: str | None, option: str = "completed") -> str | None:
+    if value is None:
+        return None
+    moment = parse_instant(value)
+    if moment is None:
+        raise IscConfigError(
+            option,
+            f"'{value}' is not an ISO 8601 date and time.",
+            "Write it like 2024-05-17T19:33:16.470Z (a value without a zone is taken as UTC).",
+        )
+    return format_instant(moment)
+
+
+def values_equivalent(field_name: str, left: Any, right: Any) -> bool:
+    """Equality as ISC means it: statuses ignore case, timestamps compare as instants."""
+    if left == right:
+        return True
+    if field_name == "completionStatus" and isinstance(left, str) and isinstance(right, str):
+        return left.casefold() == right.casefold()
+    if field_name in TIMESTAMP_FIELDS:
+        left_instant, right_instant = parse_instant(left), parse_instant(right)
+        return left_instant is not None and left_instant == right_instant
+    return False
+
+
+def is_finished(task: Mapping[str, Any]) -> bool:
+    return task.get("completionStatus") is not None
+
+
+def describe_task(task_id: str, task: Mapping[str, Any] | None = None) -> str:
+    name = None
+    if task:
+        name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName")
+    return f"task {task_id} ({name})" if name else f"task {task_id}"
+
+
+def not_found_error(client: Any, task_id: str) -> IscNotFoundError:
+    """The error for a task ISC does not return (``get_task`` gives ``None`` on 404)."""
+    return IscNotFoundError(method="GET", path=client.version.task_path(task_id), status=404)
+
+
+# --- desired state -----------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DesiredState:
+    """What the user asked for: field values, or a raw JSON Patch, plus whether finished tasks may be rewritten."""
+
+    completion_status: str | None = None
+    completed: str | None = None
+    description: str | None = None
+    progress: str | None = None
+    patch: tuple[dict[str, Any], ...] | None = None
+    force: bool = False
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, Any]) -> DesiredState:
+        patch = params.get("patch")
+        if patch is not None:
+            patch = tuple(validate_raw_patch(patch))
+        return cls(
+            completion_status=normalize_completion_status(params.get("completion_status")),
+            completed=normalize_timestamp(params.get("completed")),
+            description=params.get("description"),
+            progress=params.get("progress"),
+            patch=patch,
+            force=bool(params.get("force")),
+        )
+
+    @property
+    def has_fields(self) -> bool:
+        return any(value is not None for value in (self.completion_status, self.completed, self.description, self.progress))
+
+    def field_values(self, task: Mapping[str, Any], now: datetime) -> dict[str, Any]:
+        """Fields to set on ``task``; clearing a pending task defaults the status to ERROR and completed to now."""
+        values: dict[str, Any] = {}
+        clearing = not is_finished(task)
+        status = self.completion_status or (DEFAULT_CLEAR_STATUS if clearing else None)
+        if status is not None:
+            values["completionStatus"] = status
+        completed = self.completed or (format_instant(now) if clearing else None)
+        if completed is not None:
+            values["completed"] = completed
+        if self.description is not None:
+            values["description"] = self.description
+        if self.progress is not None:
+            values["progress"] = self.progress
+        return values
+
+
+def validate_raw_patch(operations: Iterable[Any], option: str = "patch") -> list[dict[str, Any]]:
+    checked: list[dict[str, Any]] = []
+    for index, operation in enumerate(operations):
+        where = f"operation {index + 1}"
+        if not isinstance(operation, Mapping):
+            raise IscConfigError(option, f"{where} is not a dictionary.", 'Write each operation like {"op": "replace", "path": "/description", "value": "x"}.')
+        op = operation.get("op")
+        if op not in ("add", "remove", "replace", "move", "copy", "test"):
+            raise IscConfigError(option, f"{where} has op '{op}'.", "Use add, remove, replace, move, copy or test.")
+        path = operation.get("path")
+        if not isinstance(path, str) or not path.startswith("/") or path == "/":
+            raise IscConfigError(option, f"{where} has path '{path}'.", "A path is a JSON Pointer below the task, such as /completionStatus.")
+        if op in ("add", "replace", "test") and "value" not in operation:
+            raise IscConfigError(option, f"{where} ({op} {path}) has no value.")
+        if op in ("move", "copy") and not isinstance(operation.get("from"), str):
+            raise IscConfigError(option, f"{where} ({op} {path}) has no 'from' pointer.")
+        checked.append(dict(operation))
+    if not checked:
+        raise IscConfigError(option, "the list of operations is empty.", "Give at least one JSON Patch operation.")
+    return checked
+
+
+def _top_level_field(pointer: str) -> str:
+    return jsonpointer.JsonPointer(pointer).parts[0]
+
+
+# --- planning ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Plan:
+    """The change one task needs: ``operations`` turn ``before`` into ``after`` (both whole tasks)."""
+
+    task_id: str
+    before: dict[str, Any]
+    after: dict[str, Any]
+    operations: list[dict[str, Any]]
+    fields: tuple[str, ...] = ()
+    left_alone: str | None = None
+
+    @property
+    def changes(self) -> bool:
+        return bool(self.operations) and self.left_alone is None
+
+    def guarded_operations(self) -> list[dict[str, Any]]:
+        """``operations`` preceded by ``test`` operations on the status they were computed from."""
+        guards = [
+            {"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARDED_FIELDS if name in self.before
+        ]
+        return guards + self.operations
+
+    def changed_fields(self, after: Mapping[str, Any] | None = None) -> list[str]:
+        target = self.after if after is None else after
+        return [
+            name
+            for name in self.fields
+            if (name in self.before) != (name in target) or not values_equivalent(name, self.before.get(name), target.get(name))
+        ]
+
+    def diff(self, after: Mapping[str, Any] | None = None) -> dict[str, Any]:
+        """Before and after of the changed fields only."""
+        target = self.after if after is None else after
+        names = self.changed_fields(target)
+        return {
+            "before": {name: self.before[name] for name in names if name in self.before},
+            "after": {name: target[name] for name in names if name in target},
+            "before_header": f"task {self.task_id}",
+            "after_header": f"task {self.task_id}",
+        }
+
+
+def plan_change(task: Mapping[str, Any], desired: DesiredState, now: datetime) -> Plan:
+    """Decide what ``task`` needs to reach ``desired``, without sending anything."""
+    require_jsonpatch()
+    before = deepcopy(dict(task))
+    task_id = str(before.get("id"))
+    if desired.patch is not None:
+        try:
+            wanted = jsonpatch.apply_patch(before, [dict(op) for op in desired.patch], in_place=False)
+        except jsonpatch.JsonPatchTestFailed as err:
+            return Plan(task_id, before, before, [], left_alone=f"A test operation in patch does not hold for {describe_task(task_id, before)}: {err}")
+        except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as err:
+            raise IscConfigError("patch", f"it cannot be applied to {describe_task(task_id, before)}: {err}.") from err
+        names = tuple(dict.fromkeys(_top_level_field(op["path"]) for op in desired.patch if op["op"] != "test"))
+        names += tuple(dict.fromkeys(_top_level_field(op["from"]) for op in desired.patch if op["op"] == "move"))
+    else:
+        values = desired.field_values(before, now)
+        wanted = deepcopy(before)
+        wanted.update(values)
+        names = tuple(values)
+
+    # Equivalent values (other casing, same instant) count as unchanged, so they produce no operation.
+    after = deepcopy(before)
+    for name in names:
+        if name not in wanted:
+            after.pop(name, None)
+        elif not (name in before and values_equivalent(name, before[name], wanted[name])):
+            after[name] = wanted[name]
+    before_subset = {name: before[name] for name in names if name in before}
+    after_subset = {name: after[name] for name in names if name in after}
+    operations = _operations_for(before_subset, after_subset)
+    plan = Plan(task_id, before, after, operations, fields=names)
+
+    if operations and is_finished(before) and not desired.force:
+        plan.left_alone = (
+            f"{describe_task(task_id, before)} already finished with {before.get('completionStatus')}; "
+            "it was left as it is. Set force=true to overwrite a finished task."
+        )
+        plan.after = before
+    return plan
+
+
+def _operations_for(before: dict[str, Any], after: dict[str, Any]) -> list[dict[str, Any]]:
+    operations = jsonpatch.make_patch(before, after).patch
+    if all(op["op"] in ("add", "remove", "replace") for op in operations):
+        return operations
+    # ISC's JsonPatchOperation has no "from", so move/copy found by make_patch become whole-field writes.
+    whole_fields: list[dict[str, Any]] = []
+    for name in dict.fromkeys(list(before) + list(after)):
+        if name not in after:
+            whole_fields.append({"op": "remove", "path": f"/{name}"})
+        elif name not in before:
+            whole_fields.append({"op": "add", "path": f"/{name}", "value": after[name]})
+        elif before[name] != after[name]:
+            whole_fields.append({"op": "replace", "path": f"/{name}", "value": after[name]})
+    return whole_fields
+
+
+# --- applying ----------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Outcome:
+    """What happened to one task; ``as_result`` is its entry in the module's ``results``."""
+
+    id: str
+    changed: bool = False
+    failed: bool = False
+    msg: str = ""
+    task: dict[str, Any] | None = None
+    diff: dict[str, Any] | None = None
+    left_alone: bool = False
+    error: IscError | None = field(default=None, repr=False)
+
+    def as_result(self) -> dict[str, Any]:
+        result: dict[str, Any] = {
+            "id": self.id,
+            "changed": self.changed,
+            "failed": self.failed,
+            "msg": self.msg,
+            "task": self.task,
+            "left_alone": self.left_alone,
+        }
+        if isinstance(self.error, IscApiError):
+            result["status"] = self.error.status
+            result["tracking_id"] = self.error.tracking_id
+        return result
+
+
+def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bool, now: datetime) -> Outcome:
+    """Send the plan's patch (nothing in check mode), guarded so a task that finished meanwhile stays as it is."""
+    label = describe_task(plan.task_id, plan.before)
+    if plan.left_alone is not None:
+        return Outcome(plan.task_id, msg=plan.left_alone, task=plan.before, left_alone=True)
+    if not plan.operations:
+        return Outcome(plan.task_id, msg=f"{label} is already in the desired state.", task=plan.before)
+    if check_mode:
+        return Outcome(plan.task_id, changed=True, msg=f"{label} would be updated (check mode).", task=plan.after, diff=plan.diff())
+
+    try:
+        updated = client.patch_task(plan.task_id, plan.guarded_operations())
+    except IscBadRequestError as err:
+        # A failed test operation is a 400; tell it from a refused value by reading the task again.
+        current = client.get_task(plan.task_id)
+        if current is None:
+            raise not_found_error(client, plan.task_id) from err
+        if all(values_equivalent(name, plan.before.get(name), current.get(name)) for name in GUARDED_FIELDS):
+            raise _refused_error(err, plan) from err
+        if not desired.force:
+            return Outcome(
+                plan.task_id,
+                msg=(
+                    f"{label} finished by itself with {current.get('completionStatus')} while this run was deciding; "
+                    "it was left as it is."
+                ),
+                task=current,
+                left_alone=True,
+            )
+        replanned = plan_change(current, desired, now)
+        if not replanned.changes:
+            return Outcome(plan.task_id, msg=f"{label} is already in the desired state.", task=current)
+        updated = client.patch_task(plan.task_id, replanned.guarded_operations())
+        plan = replanned
+
+    _check_read_back(plan, updated)
+    return Outcome(plan.task_id, changed=True, msg=f"{label} updated.", task=updated, diff=plan.diff(updated))
+
+
+def _sent_values(plan: Plan) -> str:
+    return ", ".join(f"{name}={plan.after.get(name)!r}" for name in plan.changed_fields()) or "no values"
+
+
+def _refused_error(err: IscBadRequestError, plan: Plan) -> IscError:
+    details = dict(err.details)
+    details["sent"] = plan.guarded_operations()
+    return IscError(
+        f"{err.message} The PATCH of {describe_task(plan.task_id, plan.before)} sent {_sent_values(plan)}.",
+        hint=err.hint,
+        details=details,
+    )
+
+
+def _check_read_back(plan: Plan, updated: Mapping[str, Any] | None) -> None:
+    """ISC answers a PATCH with the updated task; fail when it does not show what was sent."""
+    if not isinstance(updated, Mapping):
+        raise IscResponseError(f"ISC answered the PATCH of {describe_task(plan.task_id)} without the updated task.")
+    differing = [name for name in plan.changed_fields() if not values_equivalent(name, plan.after.get(name), updated.get(name))]
+    if differing:
+        shown = ", ".join(f"{name} {updated.get(name)!r} (sent {plan.after.get(name)!r})" for name in differing)
+        raise IscTaskError(
+            f"ISC accepted the PATCH of {describe_task(plan.task_id, plan.before)} but answered with {shown}.",
+            task=dict(updated),
+            hint="ISC may not accept that value or casing; check the task in ISC.",
+        )
+
+
+def set_task_state(client: Any, task_id: str, desired: DesiredState, *, check_mode: bool, now: datetime) -> Outcome:
+    """One task: GET, plan, guarded PATCH. Raises on any error."""
+    task = client.get_task(task_id)
+    if task is None:
+        raise not_found_error(client, task_id)
+    return apply_plan(client, plan_change(task, desired, now), desired, check_mode=check_mode, now=now)
+
+
+def read_tasks(client: Any, task_ids: list[str]) -> dict[str, dict[str, Any]]:
+    """Current states of ``task_ids`` from paged list reads; ids these miss are read one by one (absent: 404)."""
+    wanted = set(task_ids)
+    found: dict[str, dict[str, Any]] = {}
+    if not client.version.list_includes_in_progress:
+        # beta and v2024 list completed tasks only; in-progress ones come from the pending-tasks endpoint,
+        # which takes no filter, so match ids here.
+        for task in client.iter_pending_tasks():
+            if task.get("id") in wanted:
+                found[task["id"]] = task
+    remaining = [task_id for task_id in task_ids if task_id not in found]
+    for start in range(0, len(remaining), IDS_PER_LIST_READ):
+        chunk = remaining[start : start + IDS_PER_LIST_READ]
+        for task in client.iter_tasks(filters={"id": chunk}):
+            if task.get("id") in wanted:
+                found[task["id"]] = task
+    for task_id in task_ids:
+        if task_id not in found:
+            task = client.get_task(task_id)
+            if task is not None:
+                found[task_id] = task
+    return found
+
+
+def set_many_task_states(
+    client: Any, task_ids: list[str], desired: DesiredState, *, check_mode: bool, now: datetime
+) -> list[Outcome]:
+    """Every id's outcome; one failing task does not stop the others, unless the failure would repeat for all."""
+    ordered = list(dict.fromkeys(task_ids))
+    current = read_tasks(client, ordered)
+    outcomes: list[Outcome] = []
+    stop: IscError | None = None
+    for task_id in ordered:
+        if stop is not None:
+            outcomes.append(Outcome(task_id, failed=True, msg=f"Not attempted after an earlier error: {stop}", error=stop))
+            continue
+        try:
+            task = current.get(task_id)
+            if task is None:
+                raise not_found_error(client, task_id)
+            outcomes.append(apply_plan(client, plan_change(task, desired, now), desired, check_mode=check_mode, now=now))
+        except IscError as err:
+            outcomes.append(Outcome(task_id, failed=True, msg=str(err), task=current.get(task_id), error=err))
+            if isinstance(err, RUN_STOPPING_ERRORS):
+                stop = err
+    return outcomes
+
+
+# --- waiting -----------------------------------------------------------------------------------------------
+
+
+def wait_for_tasks(
+    client: Any,
+    task_ids: list[str],
+    *,
+    timeout: float,
+    interval: float,
+    fail_on_error: bool,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], None] = time.sleep,
+) -> list[Outcome]:
+    """Poll every ``interval`` seconds until each task has a completionStatus or ``timeout`` seconds pass.
+
+    A task still running at the deadline fails with its last state; one that ends in ERROR or TERMINATED fails
+    when ``fail_on_error``. Errors reading a task fail that task only.
+    """
+    ordered = list(dict.fromkeys(task_ids))
+    deadline = clock() + timeout
+    started = clock()
+    last_seen: dict[str, dict[str, Any] | None] = {}
+    outcomes: dict[str, Outcome] = {}
+    while True:
+        for task_id in ordered:
+            if task_id in outcomes:
+                continue
+            try:
+                task = client.get_task(task_id)
+                if task is None:
+                    raise not_found_error(client, task_id)
+            except IscError as err:
+                outcomes[task_id] = Outcome(task_id, failed=True, msg=str(err), task=last_seen.get(task_id), error=err)
+                continue
+            last_seen[task_id] = task
+            if is_finished(task):
+                outcomes[task_id] = _finished_outcome(task_id, task, fail_on_error, clock() - started)
+        if len(outcomes) == len(ordered):
+            break
+        remaining = deadline - clock()
+        if remaining <= 0:
+            break
+        sleep(min(interval, remaining))
+    for task_id in ordered:
+        if task_id not in outcomes:
+            task = last_seen.get(task_id)
+            error = IscWaitTimeoutError(
+                f"{describe_task(task_id, task)} had not finished after {timeout:g} seconds "
+                f"(last seen: progress {(task or {}).get('progress')!r}, {(task or {}).get('percentComplete')}% complete).",
+                task=task,
+                hint="Raise wait_timeout, or clear the task if it is stuck.",
+            )
+            outcomes[task_id] = Outcome(task_id, failed=True, msg=str(error), task=task, error=error)
+    return [outcomes[task_id] for task_id in ordered]
+
+
+def _finished_outcome(task_id: str, task: dict[str, Any], fail_on_error: bool, elapsed: float) -> Outcome:
+    status = str(task.get("completionStatus"))
+    label = describe_task(task_id, task)
+    if fail_on_error and status.upper() in FAILURE_STATUSES:
+        error = IscTaskError(
+            f"{label} finished with {status}.",
+            task=task,
+            hint="Set fail_on_error=false to treat ERROR and TERMINATED as a normal end.",
+        )
+        return Outcome(task_id, failed=True, msg=str(error), task=task, error=error)
+    return Outcome(task_id, msg=f"{label} finished with {status} after waiting {elapsed:.0f} seconds.", task=task)

@@ -1,0 +1,40 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The connection doc fragment must say exactly what the one options table declares."""
+
+from __future__ import annotations
+
+import pytest
+import yaml
+
+from ansible.module_utils.basic import env_fallback
+from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS, connection_argument_spec
+
+MODULE_DOC = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
+PLUGIN_DOC = yaml.safe_load(ModuleDocFragment.PLUGINS)["options"]
+
+
+def test_both_fragment_parts_document_every_option_and_nothing_else():
+    names = {option.name for option in CONNECTION_OPTIONS}
+    assert set(MODULE_DOC) == names
+    assert set(PLUGIN_DOC) == names
+
+
+@pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=lambda option: option.name)
+def test_fragment_matches_table(option):
+    for documented in (MODULE_DOC[option.name], PLUGIN_DOC[option.name]):
+        assert documented["type"] == option.type
+        assert documented.get("default") == option.default
+        assert tuple(documented.get("choices") or ()) == (option.choices or ())
+    assert PLUGIN_DOC[option.name]["env"] == [{"name": option.env}]
+    assert PLUGIN_DOC[option.name]["vars"] == [{"name": "sail_" + option.name}]
+    assert f"E({option.env})" in " ".join(MODULE_DOC[option.name]["description"])
+
+
+@pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=lambda option: option.name)
+def test_argument_spec_has_env_fallback_and_no_log(option):
+    spec = connection_argument_spec()[option.name]
+    assert spec["fallback"] == (env_fallback, [option.env])
+    assert spec["no_log"] is (option.name in ("client_secret", "access_token"))
