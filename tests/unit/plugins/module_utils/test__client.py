@@ -1,0 +1,355 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+"""The shared client against the running ISC emulator: tokens, retries, paging, filters, errors."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+
+pytest.importorskip("isc_emulator", reason="the ISC emulator (tests/emulator) is not installed here; hacking/test.sh runs these tests")
+
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, _RateBudget  # noqa: E402
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # noqa: E402
+    IscAuthenticationError,
+    IscBadRequestError,
+    IscConfigError,
+    IscConnectionError,
+    IscForbiddenError,
+    IscNotFoundError,
+    IscRateLimitError,
+    IscServerError,
+)
+
+PAT = ("pat-0001-demo-client", "pat-demo-secret")
+API_CLIENT = ("api-0002-demo-client", "api-demo-secret")
+VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")
+
+
+def make_client(emulator, client=PAT, warnings=None, page_concurrency=4, **options):
+    settings = {"base_url": emulator.url, "client_id": client[0], "client_secret": client[1], "rate_limit": 0, **options}
+    return IscClient(ClientConfig.from_options(settings), warn=(warnings.append if warnings is not None else None), page_concurrency=page_concurrency)
+
+
+def api_requests(emulator, method=None):
+    return [entry for entry in emulator.tenant.request_log() if method is None or entry["method"] == method]
+
+
+def visible(emulator, **fields):
+    return [task for task in emulator.tenant.tasks() if not task["_expired"] and all(task.get(k) == v for k, v in fields.items())]
+
+
+# -- tokens -------------------------------------------------------------------------------------------------
+
+
+def test_one_token_is_reused_for_many_requests(emulator):
+    task = emulator.tenant.add_task()
+    client = make_client(emulator)
+    for _ in range(3):
+        assert client.get_task(task["id"])["id"] == task["id"]
+    assert emulator.tenant.request_counts()["POST /oauth/token"] == 1
+    assert client.stats["token_requests"] == 1
+
+
+def test_token_is_renewed_before_it_expires(emulator):
+    emulator.tenant.configure(token_ttl_s=1.5)
+    task = emulator.tenant.add_task()
+    client = make_client(emulator)
+    client.get_task(task["id"])
+    time.sleep(1.5)
+    client.get_task(task["id"])
+    assert client.stats["token_requests"] == 2
+    assert [entry["status"] for entry in api_requests(emulator, "GET")] == [200, 200], "renewal must happen before a 401"
+
+
+def test_one_relogin_after_a_401(emulator):
+    task = emulator.tenant.add_task()
+    client = make_client(emulator)
+    client.get_task(task["id"])
+    emulator.tenant.expire_tokens()
+    assert client.get_task(task["id"])["id"] == task["id"]
+    assert [entry["status"] for entry in api_requests(emulator, "GET")] == [200, 401, 200]
+    assert client.stats["token_requests"] == 2
+
+
+def test_a_rejected_access_token_is_not_retried(emulator):
+    client = IscClient(ClientConfig.from_options({"base_url": emulator.url, "access_token": "not-a-token", "rate_limit": 0}))
+    with pytest.raises(IscAuthenticationError) as caught:
+        client.count_tasks()
+    assert "access_token was refused" in str(caught.value)
+    assert len(api_requests(emulator)) == 1
+
+
+def test_bad_credentials_name_the_options_and_hide_the_secret(emulator):
+    client = make_client(emulator, client=("pat-0001-demo-client", "wrong-secret-value"))
+    with pytest.raises(IscAuthenticationError) as caught:
+        client.count_tasks()
+    message = str(caught.value)
+    assert "HTTP 401" in message and "client_secret" in message
+    assert "wrong-secret-value" not in message and "wrong-secret-value" not in repr(caught.value.to_fail_json())
+    assert emulator.tenant.request_counts() == {"POST /oauth/token": 1}
+
+
+# -- retries ------------------------------------------------------------------------------------------------
+
+
+def test_retry_after_is_honoured(emulator):
+    emulator.tenant.add_task()
+    warnings = []
+    client = make_client(emulator, warnings=warnings)
+    client.count_tasks()
+    emulator.tenant.inject_fault("status", status=429, retry_after=2, count=1, path_contains="/task-status")
+    started = time.monotonic()
+    assert client.count_tasks() == 1
+    assert time.monotonic() - started >= 2.0
+    assert [entry["status"] for entry in api_requests(emulator, "GET")] == [200, 429, 200]
+    assert any("429" in warning and "attempt 2" in warning for warning in warnings)
+
+
+def test_429_is_retried_on_patch_too(emulator):
+    task = emulator.tenant.add_task(completion_status=None)
+    client = make_client(emulator)
+    emulator.tenant.inject_fault("status", status=429, retry_after=1, count=1, method="PATCH")
+    updated = client.patch_task(task["id"], [{"op": "replace", "path": "/description", "value": "retried"}])
+    assert updated["description"] == "retried"
+    assert [entry["status"] for entry in api_requests(emulator, "PATCH")] == [429, 200]
+
+
+def test_5xx_is_retried_on_get(emulator):
+    emulator.tenant.add_task()
+    client = make_client(emulator)
+    emulator.tenant.inject_fault("status", status=503, count=2, path_contains="/task-status")
+    assert client.count_tasks() == 1
+    assert [entry["status"] for entry in api_requests(emulator, "GET")] == [503, 503, 200]
+
+
+def test_5xx_retries_give_up_and_say_how_many_attempts(emulator):
+    client = make_client(emulator, retries=2)
+    emulator.tenant.inject_fault("status", status=502, count=10, path_contains="/task-status")
+    with pytest.raises(IscServerError) as caught:
+        client.count_tasks()
+    assert "HTTP 502" in str(caught.value) and "after 3 attempts" in str(caught.value)
+    assert len(api_requests(emulator, "GET")) == 3
+
+
+def test_total_retry_wait_is_bounded(emulator):
+    client = make_client(emulator, retries=5, max_retry_wait=1.5)
+    emulator.tenant.inject_fault("status", status=429, retry_after=1, count=10, path_contains="/task-status")
+    started = time.monotonic()
+    with pytest.raises(IscRateLimitError) as caught:
+        client.count_tasks()
+    assert time.monotonic() - started < 3
+    assert "429" in str(caught.value) and "rate_limit" in str(caught.value)
+    assert len(api_requests(emulator, "GET")) == 2
+
+
+def test_patch_is_not_repeated_after_a_5xx(emulator):
+    task = emulator.tenant.add_task(completion_status=None)
+    client = make_client(emulator)
+    emulator.tenant.inject_fault("status", status=503, count=1, method="PATCH")
+    with pytest.raises(IscServerError) as caught:
+        client.patch_task(task["id"], [{"op": "replace", "path": "/description", "value": "x"}])
+    assert caught.value.attempts == 1
+    assert len(api_requests(emulator, "PATCH")) == 1
+
+
+@pytest.mark.parametrize(
+    ("call", "error"),
+    [
+        (lambda client: client.iter_tasks(filters='name eq "x"').__next__(), IscBadRequestError),
+        (lambda client: client.patch_task("0" * 32, [{"op": "replace", "path": "/description", "value": "x"}]), IscNotFoundError),
+    ],
+    ids=["400", "404"],
+)
+def test_4xx_is_never_retried(emulator, call, error):
+    client = make_client(emulator)
+    with pytest.raises(error) as caught:
+        call(client)
+    assert caught.value.attempts == 1
+    assert len([entry for entry in api_requests(emulator) if entry["path"] != "/oauth/token"]) == 1
+
+
+def test_dropped_connection_is_retried_for_reads(emulator):
+    emulator.tenant.add_task()
+    client = make_client(emulator)
+    emulator.tenant.inject_fault("drop", count=1, path_contains="/task-status")
+    assert client.count_tasks() == 1
+
+
+def test_unreachable_tenant_is_a_clear_connection_error():
+    client = IscClient(ClientConfig.from_options({"base_url": "http://127.0.0.1:9", "client_id": "a", "client_secret": "b", "retries": 1}))
+    with pytest.raises(IscConnectionError) as caught:
+        client.count_tasks()
+    assert "127.0.0.1:9" in str(caught.value) and "attempts" in str(caught.value)
+
+
+def test_rate_budget_paces_a_burst():
+    budget = _RateBudget(limit=3, window=0.5)
+    started = time.monotonic()
+    for _ in range(7):
+        budget.acquire()
+    assert time.monotonic() - started >= 1.0  # the 4th and 7th requests each wait for the window
+
+
+# -- errors ---------------------------------------------------------------------------------------------------
+
+
+def test_403_on_patch_explains_personal_access_tokens(emulator):
+    task = emulator.tenant.add_task(completion_status=None)
+    client = make_client(emulator, client=API_CLIENT)
+    with pytest.raises(IscForbiddenError) as caught:
+        client.patch_task(task["id"], [{"op": "replace", "path": "/completionStatus", "value": "ERROR"}])
+    message = str(caught.value)
+    assert "HTTP 403" in message and "personal access token" in message and "idn:task-management:write" in message
+    assert caught.value.tracking_id and caught.value.tracking_id in message
+    assert caught.value.to_fail_json()["status"] == 403
+
+
+def test_404_hint_mentions_the_90_day_window(emulator):
+    client = make_client(emulator)
+    with pytest.raises(IscNotFoundError) as caught:
+        client.patch_task("f" * 32, [{"op": "replace", "path": "/description", "value": "x"}])
+    assert "90 days" in str(caught.value)
+    assert client.get_task("f" * 32) is None
+
+
+def test_500_carries_detail_code_and_tracking_id(emulator):
+    client = make_client(emulator, retries=0)
+    emulator.tenant.inject_fault("status", status=500, count=1, path_contains="/task-status")
+    with pytest.raises(IscServerError) as caught:
+        client.count_tasks()
+    assert caught.value.detail_code and caught.value.detail_code in str(caught.value)
+    assert caught.value.tracking_id in str(caught.value)
+
+
+def test_html_error_page_is_named(emulator):
+    client = make_client(emulator, retries=0)
+    emulator.tenant.inject_fault("status", status=502, html=True, count=1, path_contains="/task-status")
+    with pytest.raises(IscServerError) as caught:
+        client.count_tasks()
+    assert "text/html" in str(caught.value) and "proxy" in str(caught.value)
+
+
+def test_bad_request_text_comes_from_isc(emulator):
+    client = make_client(emulator, api_version="beta")
+    with pytest.raises(IscBadRequestError) as caught:
+        client.count_tasks('launcher eq "x"')
+    assert "launcher" in str(caught.value) and "HTTP 400" in str(caught.value)
+
+
+# -- paging -------------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("count", [0, 1, 249, 250, 251, 500])
+def test_every_task_listed_exactly_once(emulator, count):
+    emulator.tenant.generate(count)
+    client = make_client(emulator, api_version="v2025")
+    ids = [task["id"] for task in client.iter_tasks()]
+    assert len(ids) == len(set(ids)) == count
+    assert set(ids) == {task["id"] for task in visible(emulator)}
+    pages = max(1, -(-count // 250))
+    assert len(api_requests(emulator, "GET")) <= pages + 1
+
+
+def test_ten_thousand_tasks_concurrent_equals_sequential(emulator):
+    emulator.tenant.generate(10_000)
+    concurrent = [task["id"] for task in make_client(emulator, api_version="v2025", page_concurrency=4).iter_tasks(sorters="created")]
+    sequential = [task["id"] for task in make_client(emulator, api_version="v2025", page_concurrency=1).iter_tasks(sorters="created")]
+    assert concurrent == sequential
+    assert len(set(concurrent)) == 10_000
+
+
+def test_limit_and_offset_are_totals_not_page_sizes(emulator):
+    emulator.tenant.generate(600)
+    client = make_client(emulator, api_version="v2026")
+    everything = [task["id"] for task in client.iter_tasks(sorters="-created")]
+    window = [task["id"] for task in client.iter_tasks(sorters="-created", offset=100, limit=300)]
+    assert window == everything[100:400]
+
+
+# -- versions, filters, pending -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_structured_filter_matches_server_side(emulator, version):
+    emulator.tenant.reset(seed="demo")
+    client = make_client(emulator, api_version=version)
+    wanted = {"type": "CLOUD_ACCOUNT_AGGREGATION", "completionStatus": ["ERROR", "warning"]}
+    got = {task["id"] for task in client.iter_tasks(filters=wanted)}
+    expected = {
+        task["id"]
+        for task in visible(emulator)
+        if task["_definitionType"] == "CLOUD_ACCOUNT_AGGREGATION" and task["completionStatus"] in ("ERROR", "WARNING")
+    }
+    assert got == expected and got
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_pending_is_the_same_on_every_version(emulator, version):
+    emulator.tenant.reset(seed="demo")
+    client = make_client(emulator, api_version=version)
+    pending = {task["id"] for task in client.iter_pending_tasks()}
+    expected = {task["id"] for task in visible(emulator, completionStatus=None)}
+    assert pending == expected and len(expected) >= 3
+    assert client.count_pending_tasks() == len(expected)
+    counts = emulator.tenant.request_counts()
+    if version in ("beta", "v2024", "v2025"):
+        assert counts.get(f"HEAD /{version}/task-status/pending-tasks") == 1
+    else:
+        assert not any("pending-tasks" in key for key in counts)
+
+
+@pytest.mark.parametrize("version", VERSIONS)
+def test_pending_with_structured_filters(emulator, version):
+    emulator.tenant.reset(seed="demo")
+    stuck = emulator.tenant.add_task(completion_status=None, definition_type="CLOUD_GROUP_AGGREGATION", source_id="src-quote\"#&", age_s=3 * 86400)
+    client = make_client(emulator, api_version=version)
+    found = list(client.iter_pending_tasks(filters={"type": "CLOUD_GROUP_AGGREGATION", "source_id": 'src-quote"#&'}))
+    assert [task["id"] for task in found] == [stuck["id"]]
+    assert client.count_pending_tasks({"source_id": 'src-quote"#&'}) == 1
+
+
+def test_isnull_filter_refused_before_any_request_on_beta(emulator):
+    client = make_client(emulator, api_version="beta")
+    with pytest.raises(IscConfigError):
+        client.count_tasks({"completionStatus": None})
+    assert emulator.tenant.request_log() == []
+
+
+# -- configuration ------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("options", "option"),
+    [
+        ({"base_url": "http://isc.example.com"}, "base_url"),
+        ({"base_url": "https://acme.api.identitynow.com/beta"}, "base_url"),
+        ({"base_url": "ftp://x"}, "base_url"),
+        ({}, "base_url"),
+        ({"tenant": "acme.example"}, "tenant"),
+        ({"base_url": "https://a.example", "client_secret": None}, "client_secret"),
+        ({"base_url": "https://a.example", "client_id": None}, "client_id"),
+        ({"base_url": "https://a.example", "timeout": 0}, "timeout"),
+        ({"base_url": "https://a.example", "retries": -1}, "retries"),
+        ({"base_url": "https://a.example", "api_version": "v3"}, "api_version"),
+    ],
+)
+def test_bad_connection_options_name_the_option(options, option):
+    settings = {"client_id": "id", "client_secret": "s3cret-value", **options}
+    with pytest.raises(IscConfigError) as caught:
+        ClientConfig.from_options(settings)
+    assert caught.value.option == option
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_tenant_and_loopback_http():
+    assert ClientConfig.from_options({"tenant": "acme", "access_token": "t"}).base_url == "https://acme.api.identitynow.com"
+    assert ClientConfig.from_options({"base_url": "http://127.0.0.1:8080/", "access_token": "t"}).base_url == "http://127.0.0.1:8080"
+    assert "s3cret" not in repr(ClientConfig.from_options({"base_url": "https://a.example", "client_id": "i", "client_secret": "s3cret"}))
+
+
+def test_user_agent_names_the_collection(emulator):
+    client = make_client(emulator)
+    assert client._session.headers["User-Agent"].startswith("sailpoint.isc/1.0.0")
