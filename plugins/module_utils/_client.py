@@ -302,6 +302,7 @@ class IscClient:
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
         self.stats = {"requests": 0, "retries": 0, "token_requests": 0, "rate_limit_wait_s": 0.0}
+        self._verify: bool | str = config.ca_path or config.validate_certs
         self._session = self._build_session()
 
     # -- transport -------------------------------------------------------------------------------------------
@@ -334,10 +335,7 @@ class IscClient:
         # The token request has no side effect, so it may be repeated after a 5xx like a GET.
         session.mount(self.config.base_url + TOKEN_PATH, HTTPAdapter(max_retries=self._retry(IDEMPOTENT_METHODS | {"POST"})))
         session.headers.update({"User-Agent": f"{USER_AGENT} python-requests/{requests.__version__}", "Accept": "application/json"})
-        if self.config.ca_path:
-            session.verify = self.config.ca_path
-        elif not self.config.validate_certs:
-            session.verify = False
+        if not self.config.ca_path and not self.config.validate_certs:
             urllib3.disable_warnings(urllib3.exceptions.InsecureRequestWarning)
             self._warn("validate_certs is false: the TLS certificate of the ISC tenant is not verified. Use ca_path instead outside of tests.")
         return session
@@ -358,7 +356,10 @@ class IscClient:
             self._count("rate_limit_wait_s", waited)
         self._count("requests")
         try:
-            return self._session.request(method, self.config.base_url + path, timeout=self.config.timeout, allow_redirects=False, **kwargs)
+            # verify is passed per request: requests lets REQUESTS_CA_BUNDLE override a session-level setting.
+            return self._session.request(
+                method, self.config.base_url + path, timeout=self.config.timeout, allow_redirects=False, verify=self._verify, **kwargs
+            )
         except requests.exceptions.SSLError as err:
             raise IscConnectionError(
                 f"TLS error talking to {self.config.base_url} ({method} {path}): {_reason(err)}.",

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import pytest
 import yaml
-
 from ansible.module_utils.basic import env_fallback
+
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS, connection_argument_spec
 

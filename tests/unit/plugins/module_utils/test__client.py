@@ -353,3 +353,108 @@ def test_tenant_and_loopback_http():
 def test_user_agent_names_the_collection(emulator):
     client = make_client(emulator)
     assert client._session.headers["User-Agent"].startswith("sailpoint.isc/1.0.0")
+
+
+# -- TLS and proxies ----------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tls_emulator(tmp_path_factory):
+    trustme = pytest.importorskip("trustme", reason="trustme makes the test certificates; it is in requirements/dev.txt")
+    from isc_emulator import Emulator
+
+    folder = tmp_path_factory.mktemp("tls")
+    authority = trustme.CA()
+    certificate = authority.issue_cert("127.0.0.1", "localhost")
+    cert_file, key_file, ca_file = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
+    certificate.cert_chain_pems[0].write_to_path(str(cert_file))
+    certificate.private_key_pem.write_to_path(str(key_file))
+    authority.cert_pem.write_to_path(str(ca_file))
+    server = Emulator(port=0, seed="demo", tls_cert=str(cert_file), tls_key=str(key_file)).start()
+    try:
+        yield server, str(ca_file)
+    finally:
+        server.stop()
+
+
+def test_self_signed_certificate_refused_by_default(tls_emulator):
+    server, _ = tls_emulator
+    assert server.url.startswith("https://")
+    client = make_client(server, retries=0)
+    with pytest.raises(IscConnectionError) as caught:
+        client.count_tasks()
+    assert "TLS" in str(caught.value) and "ca_path" in str(caught.value)
+
+
+def test_ca_path_trusts_the_certificate(tls_emulator):
+    server, ca_file = tls_emulator
+    assert make_client(server, ca_path=ca_file).count_tasks() > 0
+
+
+def test_validate_certs_false_works_and_warns(tls_emulator):
+    server, _ = tls_emulator
+    warnings = []
+    assert make_client(server, warnings=warnings, validate_certs=False).count_tasks() > 0
+    assert any("validate_certs is false" in warning for warning in warnings)
+
+
+def test_proxy_from_the_environment_is_used(emulator, monkeypatch):
+    import threading
+    import urllib.request
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    seen = []
+
+    class ForwardingProxy(BaseHTTPRequestHandler):
+        def _forward(self):
+            seen.append(f"{self.command} {self.path}")
+            length = int(self.headers.get("Content-Length") or 0)
+            body = self.rfile.read(length) if length else None
+            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection", "connection")}
+            request = urllib.request.Request(self.path, data=body, headers=headers, method=self.command)
+            try:
+                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request) as answer:
+                    status, answer_headers, payload = answer.status, answer.headers, answer.read()
+            except urllib.error.HTTPError as error:
+                status, answer_headers, payload = error.code, error.headers, error.read()
+            self.send_response(status)
+            for key, value in answer_headers.items():
+                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
+                    self.send_header(key, value)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            self.wfile.write(payload)
+
+        do_GET = do_POST = do_HEAD = do_PATCH = _forward
+
+        def log_message(self, *args):
+            pass
+
+    proxy = ThreadingHTTPServer(("127.0.0.1", 0), ForwardingProxy)
+    threading.Thread(target=proxy.serve_forever, daemon=True).start()
+    try:
+        emulator.tenant.add_task()
+        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+        monkeypatch.delenv("NO_PROXY", raising=False)
+        monkeypatch.delenv("no_proxy", raising=False)
+        assert make_client(emulator).count_tasks() == 1
+        assert any(line.startswith("POST http://127.0.0.1") and "/oauth/token" in line for line in seen)
+        assert any("/beta/task-status" in line for line in seen)
+        monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+        before = len(seen)
+        assert make_client(emulator).count_tasks() == 1
+        assert len(seen) == before, "NO_PROXY must bypass the proxy"
+    finally:
+        proxy.shutdown()
+        proxy.server_close()
+
+
+def test_collection_version_matches_galaxy_yml():
+    import pathlib
+
+    import yaml
+
+    from ansible_collections.sailpoint.isc.plugins.module_utils._client import COLLECTION_VERSION
+
+    galaxy = pathlib.Path(__file__).resolve().parents[4] / "galaxy.yml"
+    assert yaml.safe_load(galaxy.read_text())["version"] == COLLECTION_VERSION
