@@ -523,9 +523,8 @@ class IscClient:
         filter_text = self._filter_param(filters)
         if filter_text:
             params["filters"] = filter_text
-        sorters = validate_sorters(sorters)
-        if sorters:
-            params["sorters"] = sorters
+        # Oldest first unless asked otherwise: new tasks then land after the pages already read, so offsets stay stable.
+        params["sorters"] = validate_sorters(sorters) or "created"
         return self._paged(self.version.list_path, params, offset, limit)
 
     def count_tasks(self, filters: Mapping[str, Any] | str | None = None) -> int:
@@ -540,7 +539,8 @@ class IscClient:
         if isinstance(filters, str):
             raise IscConfigError("filters", "a raw filter string cannot be combined with pending.", "Give filters in the structured form (a dictionary).")
         if not self.version.has_pending_endpoint:
-            return self._paged(self.version.list_path, {"filters": self._filter_param(filters, {"completionStatus": None})}, 0, limit)
+            params = {"filters": self._filter_param(filters, {"completionStatus": None}), "sorters": "created"}
+            return self._paged(self.version.list_path, params, 0, limit)
         normalized = normalize_structured_filter(filters or {}, self.version)
         tasks = self._paged(self.version.pending_path, {}, 0, None if normalized else limit)
         if not normalized:

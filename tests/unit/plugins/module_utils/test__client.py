@@ -458,3 +458,37 @@ def test_collection_version_matches_galaxy_yml():
 
     galaxy = pathlib.Path(__file__).resolve().parents[4] / "galaxy.yml"
     assert yaml.safe_load(galaxy.read_text())["version"] == COLLECTION_VERSION
+
+
+# -- nothing lost -----------------------------------------------------------------------------------------------
+
+
+def test_listing_under_faults_and_churn_returns_every_lasting_task_once(emulator):
+    """Tasks are added and completed while a 1,000-task listing runs through 5xx faults and a dropped connection."""
+    import threading
+
+    emulator.tenant.generate(1000, pending_fraction=0.2)
+    lasting = {task["id"] for task in visible(emulator)}
+    emulator.tenant.configure(latency_ms=20)
+    emulator.tenant.inject_fault("status", status=503, count=2, path_contains="/task-status")
+    emulator.tenant.inject_fault("drop", count=1, path_contains="/task-status")
+    stop = threading.Event()
+    added = []
+
+    def churn():
+        while not stop.is_set():
+            added.append(emulator.tenant.add_task(completion_status=None)["id"])
+            emulator.tenant.launch_task(duration_s=0.05)
+            time.sleep(0.01)
+
+    worker = threading.Thread(target=churn)
+    worker.start()
+    try:
+        ids = [task["id"] for task in make_client(emulator, api_version="v2025").iter_tasks()]
+    finally:
+        stop.set()
+        worker.join()
+    assert len(ids) == len(set(ids)), "a task was returned twice"
+    assert lasting <= set(ids), f"{len(lasting - set(ids))} tasks that existed throughout were lost"
+    assert set(ids) <= {task["id"] for task in emulator.tenant.tasks()}
+    assert added, "the churn thread added no task while the listing ran"
