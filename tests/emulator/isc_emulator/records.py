@@ -1,0 +1,197 @@
+"""Task records: a vendor-shaped TaskStatus plus what the emulator keeps beside it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from .versions import definition_title
+
+_JSON_SEPARATORS = (",", ":")
+
+TASK_TYPE_BY_DEFINITION = {
+    "CLOUD_ACCOUNT_AGGREGATION": "QUARTZ",
+    "CLOUD_GROUP_AGGREGATION": "QUARTZ",
+    "IDENTITY_REFRESH": "QPOC",
+}
+
+_DEFINITION_DESCRIPTIONS = {
+    "CLOUD_ACCOUNT_AGGREGATION": "Aggregates accounts from the specified application.",
+    "CLOUD_GROUP_AGGREGATION": "Aggregates entitlements (groups) from the specified application.",
+    "IDENTITY_REFRESH": "Refreshes identity attributes, roles and access profiles.",
+}
+
+
+@dataclass(frozen=True)
+class Source:
+    id: str
+    name: str
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.name} [source]"
+
+
+def format_timestamp(moment: datetime) -> str:
+    """The vendor's form: 2020-07-11T21:23:15.000Z (UTC, milliseconds)."""
+    moment = moment.astimezone(UTC)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def parse_timestamp(text: str) -> datetime:
+    """Parse an RFC 3339 date-time (also the v2024 spec example's `2024-05-17 19:33:16.470000+00:00`).
+
+    Raises ValueError for anything else, including date-times without a time zone.
+    """
+    moment = datetime.fromisoformat(text.strip().replace("Z", "+00:00").replace("z", "+00:00"))
+    if moment.tzinfo is None:
+        raise ValueError(f"date-time {text!r} has no time zone")
+    return moment.astimezone(UTC)
+
+
+def task_message(message_type: str, text: str, key: str | None = None) -> dict[str, Any]:
+    """A TaskStatusMessage (type INFO, WARN or ERROR)."""
+    return {
+        "type": message_type,
+        "localizedText": {"locale": "en-US", "message": text},
+        "key": key or f"task_{message_type.lower()}",
+        "parameters": [],
+    }
+
+
+def definition_summary(definition_type: str) -> dict[str, Any]:
+    title = definition_title(definition_type)
+    return {
+        "id": hashlib.md5(definition_type.encode(), usedforsecurity=False).hexdigest(),
+        "uniqueName": title,
+        "description": _DEFINITION_DESCRIPTIONS.get(definition_type, f"{title} task."),
+        "parentName": title,
+        "executor": "sailpoint.task.ServiceTaskExecutor",
+        "arguments": {},
+    }
+
+
+@dataclass
+class Run:
+    """A launched task that completes by itself `duration_s` after `started_at`."""
+
+    started_at: datetime
+    duration_s: float
+    final_status: str
+    final_messages: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass(eq=False)
+class TaskRecord:
+    status: dict[str, Any]
+    definition_type: str
+    created_at: datetime
+    run: Run | None = None
+    _json: bytes | None = None
+
+    @property
+    def id(self) -> str:
+        return str(self.status["id"])
+
+    @property
+    def sort_key(self) -> tuple[datetime, str]:
+        return (self.created_at, self.id)
+
+    @property
+    def source_id(self) -> str | None:
+        target = self.status.get("target")
+        if target and target.get("type") == "APPLICATION":
+            return target.get("id")
+        return None
+
+    def to_json(self) -> bytes:
+        # Pages of 250 tasks are served from these cached bytes; every change must call invalidate().
+        if self._json is None:
+            self._json = json.dumps(self.status, separators=_JSON_SEPARATORS).encode()
+        return self._json
+
+    def invalidate(self) -> None:
+        self._json = None
+
+    def ground_truth(self, expired: bool) -> dict[str, Any]:
+        return {**self.status, "_definitionType": self.definition_type, "_expired": expired}
+
+    def advance(self, now: datetime) -> None:
+        """Move a launched task's progress along; complete it when its time has come."""
+        run = self.run
+        if run is None:
+            return
+        elapsed = (now - run.started_at).total_seconds()
+        if elapsed >= run.duration_s:
+            completed_at = run.started_at + timedelta(seconds=run.duration_s)
+            self.status.update(
+                completionStatus=run.final_status,
+                completed=format_timestamp(completed_at),
+                modified=format_timestamp(completed_at),
+                progress="Completed",
+                percentComplete=100,
+                messages=list(run.final_messages),
+            )
+            self.run = None
+        else:
+            percent = min(99, int(100 * elapsed / run.duration_s)) if run.duration_s > 0 else 99
+            if percent == self.status["percentComplete"]:
+                return
+            self.status.update(percentComplete=percent, progress=f"In progress ({percent}%)", modified=format_timestamp(now))
+        self.invalidate()
+
+
+def make_task(
+    *,
+    task_id: str,
+    definition_type: str,
+    created: datetime,
+    source: Source | None = None,
+    completion_status: str | None = "SUCCESS",
+    duration: timedelta = timedelta(minutes=2),
+    launcher: str = "sweep",
+    messages: list[dict[str, Any]] | None = None,
+    progress: str | None = None,
+    percent_complete: int | None = None,
+    attributes: dict[str, Any] | None = None,
+    task_type: str | None = None,
+    unique_name: str | None = None,
+    description: str | None = None,
+) -> TaskRecord:
+    """A complete TaskStatus: every required field present, nullable ones null while the task runs."""
+    title = definition_title(definition_type)
+    launched = created + timedelta(seconds=1)
+    finished = completion_status is not None
+    completed = launched + duration if finished else None
+    if source is not None:
+        target: dict[str, Any] | None = {"id": source.id, "type": "APPLICATION", "name": source.display_name}
+        default_description = f"{title} for {source.display_name}"
+        default_attributes: dict[str, Any] = {"appId": source.id, "appName": source.display_name}
+    else:
+        target = None
+        default_description = f"{title} of all identities"
+        default_attributes = {"identityCount": 0}
+    status: dict[str, Any] = {
+        "id": task_id,
+        "type": task_type or TASK_TYPE_BY_DEFINITION.get(definition_type, "QUEUED_TASK"),
+        "uniqueName": unique_name or (f"{title} - {source.name}" if source else title),
+        "description": description or default_description,
+        "parentName": None,
+        "launcher": launcher,
+        "target": target,
+        "created": format_timestamp(created),
+        "modified": format_timestamp(completed or launched),
+        "launched": format_timestamp(launched),
+        "completed": format_timestamp(completed) if completed else None,
+        "completionStatus": completion_status,
+        "messages": messages or [],
+        "returns": [{"name": "Total processed", "attributeName": "total"}] if finished else [],
+        "attributes": attributes if attributes is not None else default_attributes,
+        "progress": ("Completed" if finished else "Started") if progress is None else progress,
+        "percentComplete": (100 if finished else 0) if percent_complete is None else percent_complete,
+        "taskDefinitionSummary": definition_summary(definition_type),
+    }
+    return TaskRecord(status=status, definition_type=definition_type, created_at=created)

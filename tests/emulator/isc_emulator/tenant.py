@@ -1,0 +1,629 @@
+"""Tenant state: tasks, OAuth clients and tokens, rate limiter, queued faults, request log, tuning.
+
+Every public method is thread-safe (one lock); the HTTP handlers and pytest call the same methods.
+"""
+
+from __future__ import annotations
+
+import bisect
+import copy
+import math
+import secrets
+import threading
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jsonpatch
+
+from . import filters
+from .records import Run, Source, TaskRecord, format_timestamp, make_task, parse_timestamp, task_message
+from .seed import DEFAULT_GENERATED_TYPES, DEMO_SOURCES, SEED_NAMES, demo_tasks, generate_tasks
+from .versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES, ApiVersion
+
+RETENTION = timedelta(days=90)
+DEFAULT_TOKEN_TTL_S = 749
+REQUEST_LOG_LIMIT = 200_000
+
+# Fields a PATCH may change; any other path (id, type, created, launcher, ...) is refused with 400.
+PATCHABLE_FIELDS = frozenset({"completionStatus", "completed", "description", "progress", "percentComplete"})
+FAULT_KINDS = ("status", "drop", "slow", "rate_limit_storm")
+
+BUILTIN_CLIENTS = (
+    ("pat-0001-demo-client", "pat-demo-secret", True),
+    ("api-0002-demo-client", "api-demo-secret", False),
+)
+
+
+class PatchError(ValueError):
+    """A JSON Patch the tenant refuses (answered with 400)."""
+
+
+@dataclass(frozen=True)
+class RateLimit:
+    requests: int = 100
+    window_s: float = 10.0
+
+
+DEFAULT_RATE_LIMIT = RateLimit()
+
+
+@dataclass
+class Config:
+    latency_ms: float = 0.0
+    rate_limit: RateLimit | None = field(default_factory=RateLimit)
+    token_ttl_s: float = DEFAULT_TOKEN_TTL_S
+    require_experimental_header: bool = False
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "latency_ms": self.latency_ms,
+            "rate_limit": asdict(self.rate_limit) if self.rate_limit else None,
+            "token_ttl_s": self.token_ttl_s,
+            "require_experimental_header": self.require_experimental_header,
+        }
+
+
+@dataclass(frozen=True)
+class OAuthClient:
+    client_id: str
+    secret: str
+    user_context: bool
+    user_name: str | None = None
+
+
+@dataclass(frozen=True)
+class TokenGrant:
+    client_id: str
+    user_context: bool
+    expires_at: datetime
+
+
+@dataclass
+class Fault:
+    kind: str
+    status: int = 500
+    count: int = 1
+    retry_after: int = 1
+    seconds: float = 0.0
+    html: bool = False
+    method: str | None = None
+    path_contains: str | None = None
+
+    def matches(self, method: str, path: str) -> bool:
+        if self.method and self.method.upper() != method.upper():
+            return False
+        return not self.path_contains or self.path_contains in path
+
+
+def parse_rate_limit(value: Any) -> RateLimit | None:
+    """Accept None / "off" / {"requests": N, "window_s": S} / a bare request count (per 10 s)."""
+    if value is None or value is False or (isinstance(value, str) and value.lower() in ("off", "none", "")):
+        return None
+    if isinstance(value, RateLimit):
+        return value
+    if isinstance(value, dict):
+        unknown = set(value) - {"requests", "window_s"}
+        if unknown:
+            raise ValueError(f"unknown rate_limit keys: {sorted(unknown)}")
+        limit = RateLimit(int(value.get("requests", 100)), float(value.get("window_s", 10.0)))
+    else:
+        limit = RateLimit(int(value))
+    if limit.requests < 1 or limit.window_s <= 0:
+        raise ValueError("rate_limit needs requests >= 1 and window_s > 0")
+    return limit
+
+
+def _record_getters() -> dict[str, Callable[[TaskRecord], str | None]]:
+    return {
+        "id": lambda record: record.status["id"],
+        "sourceId": lambda record: record.source_id,
+        "completionStatus": lambda record: record.status["completionStatus"],
+        "type": lambda record: record.definition_type,
+        "launcher": lambda record: record.status["launcher"],
+    }
+
+
+RECORD_GETTERS = _record_getters()
+
+
+class Tenant:
+    def __init__(
+        self,
+        *,
+        seed: str = "demo",
+        generate: int = 0,
+        token_ttl_s: float = DEFAULT_TOKEN_TTL_S,
+        rate_limit: Any = DEFAULT_RATE_LIMIT,
+        latency_ms: float = 0.0,
+        require_experimental_header: bool = False,
+    ) -> None:
+        self._lock = threading.RLock()
+        self._startup_config = Config(
+            latency_ms=float(latency_ms),
+            rate_limit=parse_rate_limit(rate_limit),
+            token_ttl_s=float(token_ttl_s),
+            require_experimental_header=require_experimental_header,
+        )
+        self._config = replace(self._startup_config)
+        self._clock_offset = timedelta(0)
+        self._clients: dict[str, OAuthClient] = {}
+        for client_id, secret, user_context in BUILTIN_CLIENTS:
+            self.add_client(client_id, secret, user_context=user_context)
+        self._tokens: dict[str, TokenGrant] = {}
+        self._records_by_id: dict[str, TaskRecord] = {}
+        self._records_sorted: list[TaskRecord] = []  # ascending by (created, id)
+        self._running: set[TaskRecord] = set()
+        self._faults: list[Fault] = []
+        self._rate_windows: dict[tuple[str, str | None], deque[float]] = {}
+        self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
+        self._counts: Counter[str] = Counter()
+        self.reset(seed=seed, generate=generate)
+
+    # ----------------------------------------------------------------------------------------- clock, config
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self._clock_offset
+
+    def advance_clock(self, seconds: float) -> None:
+        """Move the tenant's clock forward (ages tasks and tokens without waiting)."""
+        with self._lock:
+            self._clock_offset += timedelta(seconds=seconds)
+
+    @property
+    def config(self) -> Config:
+        with self._lock:
+            return replace(self._config)
+
+    def configure(self, **settings: Any) -> dict[str, Any]:
+        """Change latency_ms, rate_limit (dict, count, "off" or None), token_ttl_s, require_experimental_header."""
+        with self._lock:
+            config = replace(self._config)
+            for name, value in settings.items():
+                if name == "latency_ms":
+                    config.latency_ms = max(0.0, float(value))
+                elif name == "rate_limit":
+                    config.rate_limit = parse_rate_limit(value)
+                    self._rate_windows.clear()
+                elif name == "token_ttl_s":
+                    config.token_ttl_s = float(value)
+                elif name == "require_experimental_header":
+                    config.require_experimental_header = bool(value)
+                else:
+                    raise ValueError(f"unknown setting {name!r}; settings: {', '.join(Config().as_dict())}")
+            self._config = config
+            return config.as_dict()
+
+    def reset(self, seed: str = "empty", generate: int = 0) -> None:
+        """Fresh tasks, no faults, empty request log and rate-limit windows, startup configuration.
+
+        Clients and tokens survive, so a client that logged in before the reset keeps working.
+        """
+        if seed not in SEED_NAMES:
+            raise ValueError(f"unknown seed {seed!r}; seeds: {', '.join(SEED_NAMES)}")
+        with self._lock:
+            self._config = replace(self._startup_config)
+            self._clock_offset = timedelta(0)
+            self._records_by_id.clear()
+            self._records_sorted.clear()
+            self._running.clear()
+            self._faults.clear()
+            self._rate_windows.clear()
+            self.clear_request_log()
+            if seed == "demo":
+                self._insert_many(demo_tasks(self.now()))
+            if generate:
+                self.generate(generate)
+
+    # ----------------------------------------------------------------------------------------- OAuth
+    def add_client(self, client_id: str, secret: str, user_context: bool = True) -> None:
+        user_name = f"{client_id.split('-')[0]}.user" if user_context else None
+        with self._lock:
+            self._clients[client_id] = OAuthClient(client_id, secret, user_context, user_name)
+
+    def issue_token(self, client_id: str, secret: str) -> dict[str, Any] | None:
+        """A token response for valid credentials, else None."""
+        with self._lock:
+            client = self._clients.get(client_id)
+            if client is None or not secrets.compare_digest(client.secret.encode(), secret.encode()):
+                return None
+            token = secrets.token_urlsafe(32)
+            ttl = self._config.token_ttl_s
+            self._tokens[token] = TokenGrant(client_id, client.user_context, self.now() + timedelta(seconds=ttl))
+        response: dict[str, Any] = {
+            "access_token": token,
+            "token_type": "bearer",
+            "expires_in": int(ttl) if float(ttl).is_integer() else ttl,
+            "scope": "sp:scopes:all",
+            "tenant_id": "3d8a5c6e-7f1b-4c2d-9e0a-1b2c3d4e5f60",
+            "pod": "emulator",
+            "org": "emulator",
+            "internal": False,
+            "strong_auth_supported": False,
+            "enabled": True,
+            "jti": secrets.token_hex(8),
+        }
+        if client.user_context:
+            response.update(user_id=client.user_name, identity_id=secrets.token_hex(16), strong_auth=False)
+        return response
+
+    def authenticate(self, token: str | None) -> TokenGrant | str:
+        """The grant behind a bearer token, or the reason it is refused."""
+        if not token:
+            return "JWT validation failed: no bearer token in the Authorization header"
+        with self._lock:
+            grant = self._tokens.get(token)
+            if grant is None:
+                return "JWT validation failed: JWT is invalid"
+            if self.now() >= grant.expires_at:
+                return "JWT validation failed: JWT is expired"
+            return grant
+
+    def expire_tokens(self) -> int:
+        """Expire every issued token now; returns how many there were."""
+        with self._lock:
+            moment = self.now()
+            for token, grant in self._tokens.items():
+                self._tokens[token] = replace(grant, expires_at=moment)
+            return len(self._tokens)
+
+    # ----------------------------------------------------------------------------------------- rate limit
+    def check_rate_limit(self, client_id: str, bucket: str | None) -> int | None:
+        """Count one request; return None when allowed, else whole seconds until the window frees a slot."""
+        with self._lock:
+            limit = self._config.rate_limit
+            if limit is None:
+                return None
+            moment = time.monotonic()
+            window = self._rate_windows.setdefault((client_id, bucket), deque())
+            while window and window[0] <= moment - limit.window_s:
+                window.popleft()
+            if len(window) >= limit.requests:
+                return max(1, math.ceil(window[0] + limit.window_s - moment))
+            window.append(moment)
+            return None
+
+    # ----------------------------------------------------------------------------------------- faults
+    def inject_fault(
+        self,
+        kind: str,
+        *,
+        status: int | None = None,
+        count: int = 1,
+        retry_after: int = 1,
+        seconds: float = 0.0,
+        html: bool = False,
+        method: str | None = None,
+        path_contains: str | None = None,
+    ) -> Fault:
+        if kind not in FAULT_KINDS:
+            raise ValueError(f"unknown fault kind {kind!r}; kinds: {', '.join(FAULT_KINDS)}")
+        if kind == "rate_limit_storm":
+            status = 429
+        status = 500 if status is None else int(status)
+        if kind == "status" and not 400 <= status <= 599:
+            raise ValueError("a status fault needs a 4xx or 5xx status (500, 502, 503, 504, 429, ...)")
+        if int(count) < 1:
+            raise ValueError("count must be at least 1")
+        fault = Fault(kind, status, int(count), int(retry_after), float(seconds), bool(html), method, path_contains)
+        with self._lock:
+            self._faults.append(fault)
+        return fault
+
+    def take_fault(self, method: str, path: str) -> Fault | None:
+        """Consume one use of the first queued fault that matches this request."""
+        with self._lock:
+            for index, fault in enumerate(self._faults):
+                if fault.matches(method, path):
+                    fault.count -= 1
+                    if fault.count <= 0:
+                        del self._faults[index]
+                    return replace(fault, count=1)
+            return None
+
+    def faults(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [asdict(fault) for fault in self._faults]
+
+    def clear_faults(self) -> None:
+        with self._lock:
+            self._faults.clear()
+
+    # ----------------------------------------------------------------------------------------- request log
+    def record_request(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._log.append(entry)
+            self._counts[f"{entry['method']} {entry['template']}"] += 1
+
+    def request_log(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return [dict(entry) for entry in self._log]
+
+    def request_counts(self) -> dict[str, int]:
+        """Requests per "METHOD /templated/path", e.g. {"GET /beta/task-status/{id}": 2}."""
+        with self._lock:
+            return dict(self._counts)
+
+    def clear_request_log(self) -> None:
+        with self._lock:
+            self._log.clear()
+            self._counts.clear()
+
+    # ----------------------------------------------------------------------------------------- tasks
+    def _insert_many(self, records: Sequence[TaskRecord]) -> None:
+        for record in records:
+            if record.id in self._records_by_id:
+                raise ValueError(f"a task with id {record.id!r} already exists")
+            self._records_by_id[record.id] = record
+        self._records_sorted.extend(records)
+        self._records_sorted.sort(key=lambda record: record.sort_key)
+
+    def _insert(self, record: TaskRecord) -> None:
+        if record.id in self._records_by_id:
+            raise ValueError(f"a task with id {record.id!r} already exists")
+        self._records_by_id[record.id] = record
+        bisect.insort(self._records_sorted, record, key=lambda item: item.sort_key)
+
+    def _advance_running(self) -> None:
+        if not self._running:
+            return
+        moment = self.now()
+        for record in list(self._running):
+            record.advance(moment)
+            if record.run is None:
+                self._running.discard(record)
+
+    def _is_retained(self, record: TaskRecord, moment: datetime) -> bool:
+        return record.created_at >= moment - RETENTION
+
+    def add_task(
+        self,
+        *,
+        definition_type: str = "CLOUD_ACCOUNT_AGGREGATION",
+        source_id: str | None = None,
+        source_name: str | None = None,
+        age_s: float = 0.0,
+        completion_status: str | None = "SUCCESS",
+        task_id: str | None = None,
+        messages: list[dict[str, Any]] | None = None,
+        **status_fields: Any,
+    ) -> dict[str, Any]:
+        """Add a task created `age_s` seconds ago; extra keyword arguments override TaskStatus fields."""
+        definition_type = _normalise_definition_type(definition_type)
+        if completion_status is not None:
+            completion_status = _normalise_completion_status(completion_status)
+        with self._lock:
+            source = self._source(source_id, source_name)
+            record = make_task(
+                task_id=task_id or secrets.token_hex(16),
+                definition_type=definition_type,
+                created=self.now() - timedelta(seconds=age_s),
+                source=source,
+                completion_status=completion_status,
+                messages=messages,
+            )
+            unknown = set(status_fields) - set(record.status)
+            if unknown:
+                raise ValueError(f"unknown TaskStatus fields: {sorted(unknown)}")
+            record.status.update(status_fields)
+            if "created" in status_fields:
+                record.created_at = parse_timestamp(status_fields["created"])
+            self._insert(record)
+            return record.ground_truth(expired=not self._is_retained(record, self.now()))
+
+    def launch_task(
+        self,
+        *,
+        definition_type: str = "CLOUD_ACCOUNT_AGGREGATION",
+        source_id: str | None = None,
+        source_name: str | None = None,
+        duration_s: float = 5.0,
+        completion_status: str = "SUCCESS",
+        messages: list[dict[str, Any]] | None = None,
+        launcher: str = "pat-0001-demo-client",
+    ) -> dict[str, Any]:
+        """Start a task now; it reports progress and completes by itself after `duration_s` seconds."""
+        definition_type = _normalise_definition_type(definition_type)
+        final_status = _normalise_completion_status(completion_status)
+        if messages is None:
+            messages = {
+                "WARNING": [task_message("WARN", "Completed with warnings.", "task_warning")],
+                "ERROR": [task_message("ERROR", "The task failed.", "task_error")],
+            }.get(final_status, [])
+        with self._lock:
+            moment = self.now()
+            record = make_task(
+                task_id=secrets.token_hex(16),
+                definition_type=definition_type,
+                created=moment,
+                source=self._source(source_id, source_name),
+                completion_status=None,
+                launcher=launcher,
+            )
+            record.status["launched"] = record.status["created"]
+            record.run = Run(moment, float(duration_s), final_status, messages)
+            self._insert(record)
+            self._running.add(record)
+            record.advance(moment)
+            if record.run is None:
+                self._running.discard(record)
+            return record.ground_truth(expired=False)
+
+    def generate(
+        self,
+        count: int,
+        *,
+        pending_fraction: float = 0.0,
+        definition_types: Sequence[str] = DEFAULT_GENERATED_TYPES,
+        sources: Sequence[Source] | None = None,
+        span_days: float = 60.0,
+        rng_seed: int = 1,
+    ) -> int:
+        """Add `count` generated tasks spread over the last `span_days` days; returns the new total."""
+        types = [_normalise_definition_type(name) for name in definition_types]
+        with self._lock:
+            records = generate_tasks(
+                count,
+                self.now(),
+                pending_fraction=pending_fraction,
+                definition_types=types,
+                sources=sources or DEMO_SOURCES,
+                span_days=span_days,
+                rng_seed=rng_seed + len(self._records_by_id),
+            )
+            self._insert_many(records)
+            return len(self._records_by_id)
+
+    def _source(self, source_id: str | None, source_name: str | None) -> Source | None:
+        if source_id is None and source_name is None:
+            return None
+        for known in DEMO_SOURCES:
+            if source_id in (known.id, None) and source_name in (known.name, None):
+                return known
+        return Source(source_id or secrets.token_hex(16), source_name or "Custom Source")
+
+    def tasks(self) -> list[dict[str, Any]]:
+        """Every task (also those past the 90-day window), with `_definitionType` and `_expired`."""
+        with self._lock:
+            self._advance_running()
+            moment = self.now()
+            return [copy.deepcopy(r.ground_truth(not self._is_retained(r, moment))) for r in self._records_sorted]
+
+    def get_task_json(self, task_id: str) -> bytes | None:
+        with self._lock:
+            self._advance_running()
+            record = self._records_by_id.get(task_id)
+            if record is None or not self._is_retained(record, self.now()):
+                return None
+            return record.to_json()
+
+    def list_tasks(
+        self,
+        version: ApiVersion,
+        *,
+        filter_tree: filters.Node | None = None,
+        descending: bool = False,
+        offset: int = 0,
+        limit: int = 250,
+        pending_only: bool = False,
+    ) -> tuple[list[bytes], int]:
+        """One page of serialized TaskStatus objects and the filtered total (for X-Total-Count)."""
+        predicate = filters.compile_filter(filter_tree, RECORD_GETTERS) if filter_tree is not None else None
+        with self._lock:
+            self._advance_running()
+            cutoff = self.now() - RETENTION
+            start = bisect.bisect_left(self._records_sorted, cutoff, key=lambda record: record.created_at)
+            candidates: Sequence[TaskRecord] = self._records_sorted[start:]
+            if pending_only:
+                candidates = [r for r in candidates if r.status["completionStatus"] is None]
+            elif not version.list_includes_in_progress:
+                candidates = [r for r in candidates if r.status["completionStatus"] is not None]
+            if predicate is not None:
+                candidates = [r for r in candidates if predicate(r)]
+            total = len(candidates)
+            ordered = candidates[::-1] if descending else candidates
+            page = ordered[offset : offset + limit]
+            return [record.to_json() for record in page], total
+
+    def patch_task(self, task_id: str, operations: Any) -> bytes | None:
+        """Apply a JSON Patch to a task; None when the task does not exist. Raises PatchError."""
+        operations = _checked_operations(operations)
+        with self._lock:
+            self._advance_running()
+            record = self._records_by_id.get(task_id)
+            if record is None or not self._is_retained(record, self.now()):
+                return None
+            try:
+                patched = jsonpatch.apply_patch(record.status, operations, in_place=False)
+            except jsonpatch.JsonPatchTestFailed as exc:
+                raise PatchError(f"test operation failed, nothing was changed: {exc}") from exc
+            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
+                raise PatchError(f"the patch cannot be applied: {exc}") from exc
+            _check_patched_status(patched)
+            if patched != record.status:
+                patched["modified"] = format_timestamp(self.now())
+            record.status = patched
+            if patched["completionStatus"] is not None:
+                # A cleared (manually completed) task stops progressing on its own.
+                record.run = None
+                self._running.discard(record)
+            record.invalidate()
+            return record.to_json()
+
+
+def _normalise_definition_type(name: str) -> str:
+    normalised = name.strip().upper().replace(" ", "_")
+    if normalised not in TASK_DEFINITION_TYPES:
+        raise ValueError(f"unknown task definition type {name!r}; known: {', '.join(TASK_DEFINITION_TYPES)}")
+    return normalised
+
+
+def _normalise_completion_status(value: Any) -> str:
+    if not isinstance(value, str) or value.upper() not in COMPLETION_STATUSES:
+        raise ValueError(f"completionStatus must be one of {', '.join(COMPLETION_STATUSES)} (any casing) or null")
+    return value.upper()
+
+
+def _top_level_field(pointer: Any) -> str:
+    if not isinstance(pointer, str) or not pointer.startswith("/"):
+        raise PatchError(f"path must be a JSON Pointer starting with '/', got {pointer!r}")
+    return pointer[1:].split("/", 1)[0].replace("~1", "/").replace("~0", "~")
+
+
+def _checked_operations(operations: Any) -> list[dict[str, Any]]:
+    """Refuse malformed operations and changes to fields a client may not change; normalise enum casing."""
+    if not isinstance(operations, list):
+        raise PatchError("the body must be a JSON array of JSON Patch operations")
+    checked: list[dict[str, Any]] = []
+    for position, operation in enumerate(operations):
+        if not isinstance(operation, dict) or "op" not in operation or "path" not in operation:
+            raise PatchError(f"operation {position} must be an object with 'op' and 'path'")
+        op = operation["op"]
+        if op not in ("add", "remove", "replace", "move", "copy", "test"):
+            raise PatchError(f"operation {position}: unknown op {op!r}")
+        if op in ("add", "replace", "test") and "value" not in operation:
+            raise PatchError(f"operation {position}: {op} needs a 'value'")
+        touched = [operation["path"]]
+        if op in ("move", "copy"):
+            if "from" not in operation:
+                raise PatchError(f"operation {position}: {op} needs 'from'")
+            if op == "move":
+                touched.append(operation["from"])
+        for pointer in touched:
+            field_name = _top_level_field(pointer)
+            if op != "test" and field_name not in PATCHABLE_FIELDS:
+                raise PatchError(f"operation {position}: {pointer} cannot be changed; changeable fields: {', '.join(sorted(PATCHABLE_FIELDS))}")
+        operation = dict(operation)
+        if operation["path"] == "/completionStatus" and isinstance(operation.get("value"), str):
+            operation["value"] = operation["value"].upper()
+        checked.append(operation)
+    return checked
+
+
+def _check_patched_status(status: dict[str, Any]) -> None:
+    for name in PATCHABLE_FIELDS:
+        if name not in status:
+            raise PatchError(f"{name} is required and cannot be removed")
+    completion_status = status["completionStatus"]
+    if completion_status is not None:
+        try:
+            status["completionStatus"] = _normalise_completion_status(completion_status)
+        except ValueError as exc:
+            raise PatchError(str(exc)) from exc
+    completed = status["completed"]
+    if completed is not None:
+        try:
+            status["completed"] = format_timestamp(parse_timestamp(completed)) if isinstance(completed, str) else None
+        except ValueError as exc:
+            raise PatchError(f"completed must be an RFC 3339 date-time with a time zone: {exc}") from exc
+        if status["completed"] is None:
+            raise PatchError("completed must be an RFC 3339 date-time string or null")
+    percent = status["percentComplete"]
+    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
+        raise PatchError("percentComplete must be an integer from 0 to 100")
+    if not isinstance(status["description"], str):
+        raise PatchError("description must be a string")
+    if status["progress"] is not None and not isinstance(status["progress"], str):
+        raise PatchError("progress must be a string or null")
