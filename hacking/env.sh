@@ -1,0 +1,58 @@
+# shellcheck shell=bash
+# Sourced by the hacking/ scripts (and usable by hand: `. hacking/env.sh`).
+# Points PATH at the repo's .venv and Ansible at the .build/collections tree made by hacking/setup.sh.
+
+ISC_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd -P)"
+export ISC_ROOT
+
+export VIRTUAL_ENV="${ISC_ROOT}/.venv"
+case ":${PATH}:" in
+    *":${VIRTUAL_ENV}/bin:"*) ;;
+    *) PATH="${VIRTUAL_ENV}/bin:${PATH}" ;;
+esac
+export PATH
+unset PYTHONHOME
+
+# Ansible finds the checkout through the symlink .build/collections/ansible_collections/sailpoint/isc.
+export ANSIBLE_COLLECTIONS_PATH="${ISC_ROOT}/.build/collections"
+export ANSIBLE_FORCE_COLOR=0
+export ANSIBLE_NOCOLOR=1
+export ANSIBLE_LOCALHOST_WARNING=false
+export ANSIBLE_INVENTORY_UNPARSED_WARNING=false
+export ANSIBLE_RETRY_FILES_ENABLED=false
+export ANSIBLE_HOME="${ISC_ROOT}/.build/ansible-home"
+export PIP_DISABLE_PIP_VERSION_CHECK=1
+export PYTHONDONTWRITEBYTECODE=1
+
+# ansible-core refuses to run without a UTF-8 locale (CI may give none).
+case "${LC_ALL:-${LANG:-}}" in
+    *UTF-8* | *utf8* | *UTF8* | *utf-8*) ;;
+    *) export LC_ALL=C.UTF-8 LANG=C.UTF-8 ;;
+esac
+
+# Python 3.11 for .venv: the first candidate that really is 3.11 with venv support.
+isc_find_python() {
+    # usage: isc_find_python 3.11  -> prints the path of a working pythonX.Y, or returns 1
+    local want="$1" cand root
+    local -a cands=("python${want}")
+    root="$(pyenv root 2>/dev/null || true)"
+    [ -n "${root}" ] || root="${HOME}/.pyenv"
+    local d
+    for d in "${root}"/versions/"${want}".*/bin/python"${want}" /root/.pyenv/versions/"${want}".*/bin/python"${want}"; do
+        [ -x "${d}" ] && cands+=("${d}")
+    done
+    cands+=("/usr/bin/python${want}" "/usr/local/bin/python${want}")
+    for cand in "${cands[@]}"; do
+        if "${cand}" -c "import sys, venv, ensurepip; sys.exit(0 if '%d.%d' % sys.version_info[:2] == '${want}' else 1)" >/dev/null 2>&1; then
+            # Resolve pyenv shims and the like to the real interpreter.
+            "${cand}" -c 'import sys; print(sys.executable)'
+            return 0
+        fi
+    done
+    return 1
+}
+
+isc_hash() {
+    # usage: isc_hash FILE... -> sha256 of the files' contents (missing files hash as empty)
+    cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1
+}

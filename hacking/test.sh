@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# THE test command (README and CI): hacking/test.sh [step ...]
+#
+# steps, in order (default: all):
+#   ruff       ruff check .
+#   pytest     the whole pytest suite (emulator, unit, integration); "no tests collected" fails
+#   sanity     hacking/sanity.sh: ansible-test sanity + units on 2.19/py3.11 and 2.21/py3.13
+#   lint       ansible-lint (production profile, .ansible-lint)
+#   docs       antsibull-docs lint-collection-docs --plugin-docs .
+#   changelog  antsibull-changelog lint
+#   build      ansible-galaxy collection build + install into a temp dir (the Galaxy tarball is sane)
+# hacking/setup.sh always runs first. Stops at the first failing step (non-zero exit).
+# env: ISC_PYTEST_ARGS  extra pytest arguments, e.g. "-k client" or "-n 0" (serial)
+set -euo pipefail
+
+# shellcheck source=hacking/env.sh
+. "$(dirname "${BASH_SOURCE[0]}")/env.sh"
+cd "${ISC_ROOT}"
+
+ALL_STEPS=(ruff pytest sanity lint docs changelog build)
+
+steps=()
+for arg in "$@"; do
+    case "${arg}" in
+        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        ansible-lint) steps+=(lint) ;;
+        *)
+            if [[ " ${ALL_STEPS[*]} " == *" ${arg} "* ]]; then
+                steps+=("${arg}")
+            else
+                printf 'test.sh: unknown step %q (steps: %s)\n' "${arg}" "${ALL_STEPS[*]}" >&2
+                exit 2
+            fi
+            ;;
+    esac
+done
+[ "${#steps[@]}" -gt 0 ] || steps=("${ALL_STEPS[@]}")
+
+step_ruff() {
+    ruff check .
+}
+
+step_pytest() {
+    # Each xdist worker starts its own emulator on port 0; --dist loadfile keeps a test file's
+    # module-scoped fixtures on one worker. Serial: ISC_PYTEST_ARGS="-n 0".
+    local rc=0
+    # shellcheck disable=SC2086  # ISC_PYTEST_ARGS is a word list on purpose
+    python -m pytest -n 2 --dist loadfile ${ISC_PYTEST_ARGS:-} || rc=$?
+    if [ "${rc}" -eq 5 ]; then
+        echo "test.sh: pytest collected no tests (exit 5): that is a failure" >&2
+    fi
+    return "${rc}"
+}
+
+step_sanity() {
+    bash "${ISC_ROOT}/hacking/sanity.sh"
+}
+
+step_lint() {
+    ansible-lint --offline --profile production
+}
+
+step_docs() {
+    antsibull-docs lint-collection-docs --plugin-docs .
+}
+
+step_changelog() {
+    antsibull-changelog lint
+}
+
+step_build() {
+    local tmp rc=0
+    tmp="$(mktemp -d "${TMPDIR:-/tmp}/isc-build.XXXXXX")"
+    {
+        ansible-galaxy collection build --output-path "${tmp}/dist" . \
+            && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-galaxy collection install --offline --no-deps --force \
+                -p "${tmp}/install" "${tmp}"/dist/sailpoint-isc-*.tar.gz \
+            && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-doc -l sailpoint.isc
+    } || rc=$?
+    rm -rf "${tmp}"
+    return "${rc}"
+}
+
+start_all="${SECONDS}"
+echo "==== setup ===="
+bash "${ISC_ROOT}/hacking/setup.sh"
+
+passed=()
+timings=()
+n=0
+for step in "${steps[@]}"; do
+    n=$((n + 1))
+    echo
+    echo "==== [${n}/${#steps[@]}] ${step} ===="
+    start="${SECONDS}"
+    rc=0
+    "step_${step}" || rc=$?
+    took=$((SECONDS - start))
+    if [ "${rc}" -ne 0 ]; then
+        echo
+        echo "test.sh: step '${step}' FAILED (exit ${rc}) after ${took} s; passed before it: ${passed[*]:-none}" >&2
+        echo "steps: ${#passed[@]} passed, 1 failed"
+        exit 1
+    fi
+    passed+=("${step}")
+    timings+=("${step} ${took}s")
+done
+
+echo
+echo "test.sh: ${timings[*]}; total $((SECONDS - start_all)) s"
+echo "steps: ${#passed[@]} passed, 0 failed"

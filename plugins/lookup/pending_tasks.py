@@ -1,0 +1,225 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: pending_tasks
+short_description: Pending SailPoint ISC tasks, optionally only those waiting longer than a given time
+version_added: 1.0.0
+author:
+  - sailpoint.isc community contributors (@sailpoint-isc-community)
+description:
+  - Returns the ISC tasks that have not completed yet (no C(completionStatus)), as TaskStatus objects.
+  - On API versions V(beta), V(v2024) and V(v2025) the pending-tasks endpoint is read; on V(v2026) and
+    V(v1), which lack it, the task list is filtered with C(completionStatus isnull). The result is the same.
+  - Narrow the result by task definition (O(type)), by source (O(source_id)) and by age (O(older_than)).
+  - Connection settings come from the E(SAIL_BASE_URL), E(SAIL_CLIENT_ID), E(SAIL_CLIENT_SECRET) (and
+    other E(SAIL_*)) environment variables, or from C(sail_*) variables, or from keyword arguments, so
+    C(lookup('sailpoint.isc.pending_tasks', older_than='12h')) works with nothing else set.
+  - Lookups run on the controller and are not affected by C(module_defaults).
+options:
+  _terms:
+    description:
+      - Not used. The lookup takes only keyword options.
+    type: list
+    elements: str
+    required: false
+  type:
+    description:
+      - Only tasks of these task definitions, such as V(CLOUD_ACCOUNT_AGGREGATION) or V(IDENTITY_REFRESH).
+      - Case does not matter. A comma-separated string is read as a list.
+      - An empty list means every type.
+    type: list
+    elements: str
+    default: []
+  source_id:
+    description:
+      - Only tasks working on these sources (the task's C(target) of type C(APPLICATION)).
+      - An empty list means every source.
+    type: list
+    elements: str
+    default: []
+  older_than:
+    description:
+      - Only tasks that have been waiting at least this long, counted from C(launched), or from C(created) for
+        a task never launched. Times are compared as UTC instants.
+      - A number followed by a unit, C(s) seconds, C(m) minutes, C(h) hours, C(d) days, C(w) weeks, such as
+        V(30m), V(6h), V(2d), V(1w); units may be combined, as in V(1d12h).
+      - Not set means every pending task, whatever its age.
+    type: str
+  limit:
+    description:
+      - Return at most this many tasks (the oldest first). Not set means all.
+    type: int
+extends_documentation_fragment:
+  - sailpoint.isc.connection.PLUGINS
+requirements:
+  - requests
+notes:
+  - Tasks are returned oldest first (by C(launched), else C(created)).
+  - Use C(query()) or C(wantlist=true) to always get a list; C(lookup()) alone turns a single task into a dict.
+seealso:
+  - module: sailpoint.isc.task_status_info
+  - module: sailpoint.isc.task_status
+"""
+
+EXAMPLES = r"""
+- name: Tasks pending for more than 12 hours (connection from the SAIL_* environment variables)
+  ansible.builtin.debug:
+    msg: "{{ lookup('sailpoint.isc.pending_tasks', older_than='12h', wantlist=true) | map(attribute='id') }}"
+
+- name: Stuck account aggregations of one source, from a tenant given as variables
+  ansible.builtin.set_fact:
+    stuck_aggregations: >-
+      {{ query('sailpoint.isc.pending_tasks',
+               type='CLOUD_ACCOUNT_AGGREGATION',
+               source_id='2c9180835d2e5168015d32f890ca1581',
+               older_than='2d') }}
+  vars:
+    sail_tenant: acme
+    sail_client_id: "{{ vault_isc_client_id }}"
+    sail_client_secret: "{{ vault_isc_client_secret }}"
+
+- name: Clear what the lookup found, in one module run
+  sailpoint.isc.task_status:
+    ids: "{{ query('sailpoint.isc.pending_tasks', older_than='1d', type=['IDENTITY_REFRESH', 'CLOUD_REFRESH_ROLE']) | map(attribute='id') }}"
+    completion_status: ERROR
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - The pending tasks, oldest first, as ISC's TaskStatus objects.
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: Task ID.
+      type: str
+      sample: 2c9180835d2e5168015d32f890ca1581
+    type:
+      description: Kind of task record (V(QUARTZ), V(QPOC) or V(QUEUED_TASK)); not the task definition.
+      type: str
+      sample: QUARTZ
+    uniqueName:
+      description: Name of the task.
+      type: str
+      sample: Cloud Account Aggregation
+    taskDefinitionSummary:
+      description: The task's definition; its C(uniqueName) is what O(type) matches.
+      type: dict
+    target:
+      description: What the task works on; a source when its C(type) is C(APPLICATION).
+      type: dict
+    created:
+      description: When the task was created (UTC).
+      type: str
+      sample: "2025-03-08T10:15:00.000Z"
+    launched:
+      description: When the task was launched (UTC); null while queued.
+      type: str
+      sample: "2025-03-08T10:15:02.000Z"
+    completed:
+      description: Always null for a pending task.
+      type: str
+    completionStatus:
+      description: Always null for a pending task.
+      type: str
+    launcher:
+      description: Who or what launched the task.
+      type: str
+"""
+
+from collections.abc import Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from ansible.errors import AnsibleError
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, task_started_at
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES, options_from_plugin
+from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
+
+try:
+    from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
+except ImportError as import_error:
+    CLIENT_IMPORT_ERROR: ImportError | None = import_error
+else:
+    CLIENT_IMPORT_ERROR = None
+
+display = Display()
+
+_NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def task_types(values: list[str] | None) -> list[str]:
+    """Validate the ``type`` option (case-insensitively) and return the names in ISC's spelling."""
+    names = []
+    for value in values or []:
+        name = str(value).strip().upper()
+        if name not in TASK_DEFINITION_TYPES:
+            raise IscConfigError("type", f"'{value}' is not a supported task type.", f"Use one of: {', '.join(TASK_DEFINITION_TYPES)}.")
+        names.append(name)
+    return names
+
+
+def source_ids(values: list[str] | None) -> list[str]:
+    ids = [str(value).strip() for value in values or []]
+    if any(not value for value in ids):
+        raise IscConfigError("source_id", "a source ID is empty.", "Give non-empty source IDs, or leave the option out.")
+    return ids
+
+
+def pending_filters(types: list[str], sources: list[str]) -> dict[str, Any]:
+    filters: dict[str, Any] = {}
+    if types:
+        filters["type"] = types
+    if sources:
+        filters["sourceId"] = sources
+    return filters
+
+
+def select_tasks(tasks: list[Mapping[str, Any]], older_than: str | None, limit: int | None, now: datetime) -> list[dict[str, Any]]:
+    """Keep the tasks waiting at least ``older_than``, oldest first, at most ``limit`` of them."""
+    threshold = parse_duration(older_than) if older_than else None
+    if limit is not None and limit < 1:
+        raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
+    selected = []
+    for task in tasks:
+        started = task_started_at(task)
+        if threshold is not None and (started is None or now - started < threshold):
+            continue
+        selected.append(dict(task))
+    selected.sort(key=lambda task: task_started_at(task) or _NEVER)
+    return selected if limit is None else selected[:limit]
+
+
+class LookupModule(LookupBase):
+    def _connection_variables(self, variables: Mapping[str, Any] | None) -> dict[str, Any]:
+        """The ``sail_*`` variables, templated: lookups get play variables as written (``"{{ vault_secret }}"``)."""
+        names = [f"sail_{name}" for name in CONNECTION_OPTION_NAMES]
+        return {name: self._templar.template(variables[name]) for name in names if variables and name in variables}
+
+    def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        self.set_options(var_options=self._connection_variables(variables), direct=kwargs)
+        if terms:
+            raise AnsibleError("sailpoint.isc.pending_tasks takes no terms; use the keyword options type, source_id, older_than and limit.")
+        if CLIENT_IMPORT_ERROR is not None:
+            raise AnsibleError(f"sailpoint.isc.pending_tasks could not load the collection's client: {CLIENT_IMPORT_ERROR}") from CLIENT_IMPORT_ERROR
+        try:
+            older_than = self.get_option("older_than")
+            limit = self.get_option("limit")
+            if older_than:
+                # Refuse a bad duration before any request is sent.
+                parse_duration(older_than)
+            filters = pending_filters(task_types(self.get_option("type")), source_ids(self.get_option("source_id")))
+            config = ClientConfig.from_options(options_from_plugin(self))
+            client = IscClient(config, warn=display.warning)
+            pending = list(client.iter_pending_tasks(filters=filters or None))
+            return select_tasks(pending, older_than, limit, datetime.now(UTC))
+        except IscError as err:
+            raise AnsibleError(str(err)) from err

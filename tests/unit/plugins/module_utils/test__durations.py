@@ -1,0 +1,133 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import (
+    format_duration,
+    is_older_than,
+    parse_duration,
+    parse_timestamp,
+    task_age,
+    task_started_at,
+)
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError
+
+NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("45s", timedelta(seconds=45)),
+        ("30m", timedelta(minutes=30)),
+        ("6h", timedelta(hours=6)),
+        ("2d", timedelta(days=2)),
+        ("1w", timedelta(weeks=1)),
+        ("1d12h", timedelta(days=1, hours=12)),
+        (" 1d 30m ", timedelta(days=1, minutes=30)),
+        ("6H", timedelta(hours=6)),
+        ("90m", timedelta(hours=1, minutes=30)),
+    ],
+)
+def test_parse_duration_accepts_units(text: str, expected: timedelta) -> None:
+    assert parse_duration(text) == expected
+
+
+def test_parse_duration_passes_timedelta_through() -> None:
+    assert parse_duration(timedelta(minutes=5)) == timedelta(minutes=5)
+
+
+@pytest.mark.parametrize("text", ["6x", "2days", "3y", "1d2q"])
+def test_unknown_unit_names_the_option_and_the_unit(text: str) -> None:
+    with pytest.raises(IscConfigError) as caught:
+        parse_duration(text, option="clear_stuck_tasks_older_than")
+    message = str(caught.value)
+    assert "clear_stuck_tasks_older_than" in message
+    assert "unknown duration unit" in message
+    assert "h (hours)" in message
+    assert caught.value.option == "clear_stuck_tasks_older_than"
+
+
+@pytest.mark.parametrize("text", ["", "h", "6", "1.5h", "-2h", "six hours", "6h!"])
+def test_text_that_is_not_a_duration_is_refused(text: str) -> None:
+    with pytest.raises(IscConfigError, match=r"Invalid option 'older_than': .* is not a duration"):
+        parse_duration(text)
+
+
+@pytest.mark.parametrize("value", [6, 6.0, True, None, ["6h"]])
+def test_non_string_values_are_refused(value: object) -> None:
+    with pytest.raises(IscConfigError, match="expected a duration"):
+        parse_duration(value)
+
+
+def test_zero_duration_is_refused() -> None:
+    with pytest.raises(IscConfigError, match="is zero"):
+        parse_duration("0h")
+
+
+@pytest.mark.parametrize(
+    ("delta", "expected"),
+    [
+        (timedelta(days=2, hours=3, minutes=59), "2d 3h"),
+        (timedelta(hours=5, minutes=12, seconds=7), "5h 12m"),
+        (timedelta(minutes=3, seconds=4), "3m 4s"),
+        (timedelta(seconds=42), "42s"),
+        (timedelta(seconds=-5), "0s"),
+    ],
+)
+def test_format_duration(delta: timedelta, expected: str) -> None:
+    assert format_duration(delta) == expected
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("2025-03-10T10:00:00.123Z", datetime(2025, 3, 10, 10, 0, 0, 123000, tzinfo=UTC)),
+        ("2025-03-10T10:00:00Z", datetime(2025, 3, 10, 10, tzinfo=UTC)),
+        ("2025-03-10T12:00:00+02:00", datetime(2025, 3, 10, 10, tzinfo=UTC)),
+        ("2025-03-10T10:00:00", datetime(2025, 3, 10, 10, tzinfo=UTC)),
+    ],
+)
+def test_parse_timestamp_gives_utc_instants(text: str, expected: datetime) -> None:
+    parsed = parse_timestamp(text)
+    assert parsed == expected
+    assert parsed is not None and parsed.utcoffset() == timedelta(0)
+
+
+@pytest.mark.parametrize("value", [None, "", "yesterday", 12345])
+def test_parse_timestamp_returns_none_for_unreadable_values(value: object) -> None:
+    assert parse_timestamp(value) is None
+
+
+def test_age_counts_from_launched_when_present() -> None:
+    task = {"created": "2025-03-01T00:00:00Z", "launched": "2025-03-10T06:00:00Z"}
+    assert task_started_at(task) == datetime(2025, 3, 10, 6, tzinfo=UTC)
+    assert task_age(task, NOW) == timedelta(hours=6)
+
+
+def test_age_counts_from_created_when_never_launched() -> None:
+    task = {"created": "2025-03-08T12:00:00Z", "launched": None}
+    assert task_age(task, NOW) == timedelta(days=2)
+
+
+def test_is_older_than_compares_instants_across_offsets() -> None:
+    # 13:00 at +02:00 is 11:00 UTC: one hour before NOW, not minus one hour.
+    task = {"launched": "2025-03-10T13:00:00+02:00"}
+    assert is_older_than(task, timedelta(minutes=59), NOW)
+    assert not is_older_than(task, timedelta(minutes=61), NOW)
+
+
+def test_is_older_than_at_the_boundary() -> None:
+    task = {"launched": "2025-03-10T06:00:00Z"}
+    assert is_older_than(task, timedelta(hours=6), NOW)
+    assert not is_older_than(task, timedelta(hours=6, seconds=1), NOW)
+
+
+def test_task_without_times_is_never_old() -> None:
+    assert task_age({}, NOW) is None
+    assert not is_older_than({"created": None, "launched": None}, timedelta(seconds=1), NOW)
