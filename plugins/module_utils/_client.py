@@ -553,7 +553,7 @@ class IscClient:
             return 0 if response.status_code == 204 else self._total(response, self.version.pending_path)
         if not self.version.has_pending_endpoint:
             return self.count_tasks(self._filter_param(filters, {"completionStatus": None}))
-        return sum(1 for _ in self.iter_pending_tasks(filters))
+        return sum(1 for _task in self.iter_pending_tasks(filters))
 
     # -- paging ------------------------------------------------------------------------------------------------
 
@@ -616,7 +616,7 @@ class IscClient:
     def _sequential_pages(self, path: str, params: Mapping[str, Any], offset: int, remaining: int | None) -> Iterator[dict[str, Any]]:
         while remaining is None or remaining > 0:
             size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-            page, _ = self._page(path, params, offset, size)
+            page, _total = self._page(path, params, offset, size)
             yield from page
             if len(page) < size:
                 return

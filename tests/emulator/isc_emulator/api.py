@@ -162,7 +162,7 @@ def apply_fault(tenant: Tenant, request: Request) -> Reply | None:
 def _bearer_token(authorization: str | None) -> str | None:
     if not authorization:
         return None
-    scheme, _, token = authorization.strip().partition(" ")
+    scheme, _space, token = authorization.strip().partition(" ")
     return token.strip() if scheme.lower() == "bearer" else None
 
 
@@ -204,7 +204,7 @@ def _basic_credentials(authorization: str | None) -> tuple[str, str] | None:
         decoded = base64.b64decode(authorization[6:].strip()).decode()
     except ValueError:
         return None
-    client_id, _, secret = decoded.partition(":")
+    client_id, _colon, secret = decoded.partition(":")
     return client_id, secret
 
 
