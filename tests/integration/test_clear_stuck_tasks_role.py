@@ -227,14 +227,6 @@ def _ansible_runner() -> str:
     return str(beside)
 
 
-def _issued_tokens(emulator: Any) -> list[str]:
-    # The emulator keeps issued access tokens in Tenant._tokens (token -> grant); it has no public accessor.
-    tokens = getattr(emulator.tenant, "_tokens", None)
-    if tokens is None:
-        pytest.fail("the emulator no longer exposes issued tokens as Tenant._tokens; update this test")
-    return list(tokens)
-
-
 def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secret(emulator: Any, tmp_path: Path) -> None:
     ids = seed(emulator)
     emulator.tenant.add_client(RUNNER_CLIENT_ID, RUNNER_SECRET, user_context=True)
@@ -294,7 +286,7 @@ def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secr
     published = stats_events[0]["event_data"]["artifact_data"]["clear_stuck_tasks"]
     assert sorted(published["cleared"]) == stuck and published["count"] == 3 and published["dry_run"] is False
 
-    tokens = _issued_tokens(emulator)
+    tokens = emulator.tenant.issued_tokens()
     assert tokens, "the emulator issued no token for the job"
     secrets = [RUNNER_SECRET, *tokens]
     leaks = []

@@ -261,6 +261,11 @@ class Tenant:
                 return "JWT validation failed: JWT is expired"
             return grant
 
+    def issued_tokens(self) -> list[str]:
+        """Every access token issued since start, for tests that prove tokens never leak (Python side only)."""
+        with self._lock:
+            return list(self._tokens)
+
     def expire_tokens(self) -> int:
         """Expire every issued token now; returns how many there were."""
         with self._lock:

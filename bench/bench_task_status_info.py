@@ -1,0 +1,268 @@
+# Copyright: sailpoint.isc contributors
+# GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
+"""Listing 10,000 tasks at 40 ms latency: the collection against SailPoint's SDK and against ansible.builtin.uri.
+
+Two comparisons, measured side by side in one run against one emulator (its own process, so its GIL is not ours;
+10,000 generated tasks, 40 ms added to every API request, rate limit off so neither side waits on it):
+
+1. The collection's client (``IscClient.iter_tasks``) against the official Python SDK's ``Paginator.paginate``
+   over ``TaskManagementApi.get_task_status_list_v1``. SDK 2.x calls only ``/task-status/v1``, so both use v1.
+   Each side is timed from building its configuration (the token request included) to holding every task; the
+   imports are not timed. The SDK (``sailpoint==2.1.72``) runs from its own venv, ``.venv-bench``, which this
+   script creates when missing. Rounds alternate between the two; medians are compared.
+   Target: the client at least 3x faster.
+2. The whole one-task playbook (``bench/module_list_tasks.yml``) against the equivalent ``ansible.builtin.uri``
+   playbook (``bench/uri_list_tasks.yml``: token, count, one call per page, pages joined), each a complete
+   ``ansible-playbook`` process. Target: the module playbook at least 10x faster.
+   For scale, a third playbook runs a stand-in module that does no HTTP at all and only prints the same
+   10,000-task result: what ansible-playbook itself costs to start and to carry that result, the floor under
+   any module that returns the tasks.
+
+Every listing is checked to return each of the 10,000 tasks exactly once, and the request counts come from the
+emulator's request log.
+
+    python bench/bench_task_status_info.py [--tasks 10000] [--latency-ms 40] [--rounds 3] [--playbook-rounds 1]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import requests
+
+REPO_ROOT = Path(__file__).resolve().parents[1]
+BENCH_DIR = REPO_ROOT / "bench"
+COLLECTIONS_PATH = REPO_ROOT / ".build" / "collections"
+EMULATOR_PATH = REPO_ROOT / "tests" / "emulator"
+BENCH_VENV = REPO_ROOT / ".venv-bench"
+SDK_REQUIREMENT = "sailpoint==2.1.72"
+CLIENT_ID, CLIENT_SECRET = "pat-0001-demo-client", "pat-demo-secret"
+CLIENT_TARGET, PLAYBOOK_TARGET = 3.0, 10.0
+
+sys.path[:0] = [str(COLLECTIONS_PATH), str(EMULATOR_PATH)]
+
+# The SDK side, run by the bench venv's Python. Prints one JSON line.
+SDK_SCRIPT = r"""
+import json, sys, time
+from sailpoint import ApiClient, Configuration, Paginator
+from sailpoint.configuration import ConfigurationParams
+from sailpoint.task_management.api.task_management_api import TaskManagementApi
+
+params = ConfigurationParams()
+params.base_url, params.client_id, params.client_secret = sys.argv[1], sys.argv[2], sys.argv[3]
+started = time.perf_counter()
+configuration = Configuration(params)
+with ApiClient(configuration) as api_client:
+    tasks = Paginator.paginate(TaskManagementApi(api_client).get_task_status_list_v1, -1, limit=250)
+seconds = time.perf_counter() - started
+ids = [task.id for task in tasks]
+print(json.dumps({"seconds": seconds, "count": len(ids), "unique": len(set(ids))}))
+"""
+
+
+def ensure_bench_venv() -> Path:
+    python = BENCH_VENV / "bin" / "python"
+    probe = [str(python), "-c", "import importlib.metadata as m; print(m.version('sailpoint'))"]
+    if python.exists():
+        installed = subprocess.run(probe, capture_output=True, text=True, check=False).stdout.strip()
+        if installed == SDK_REQUIREMENT.split("==")[1]:
+            return python
+    print(f"setting up {BENCH_VENV} with {SDK_REQUIREMENT} (once) ...", flush=True)
+    subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
+    subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", SDK_REQUIREMENT], check=True)
+    return python
+
+
+class EmulatorProcess:
+    def __init__(self, task_count: int, latency_ms: float) -> None:
+        port_file = Path(tempfile.mkdtemp(prefix="isc-bench-")) / "port"
+        command = [sys.executable, "-m", "isc_emulator", "--port", "0", "--port-file", str(port_file), "--seed", "empty"]
+        command += ["--generate", str(task_count), "--rate-limit", "off", "--latency-ms", str(latency_ms)]
+        env = {**os.environ, "PYTHONPATH": str(EMULATOR_PATH)}
+        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
+        deadline = time.monotonic() + 60
+        while not port_file.exists() or not port_file.read_text().strip():
+            if self.process.poll() is not None or time.monotonic() > deadline:
+                raise SystemExit("the emulator did not start")
+            time.sleep(0.05)
+        self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
+
+    def clear_log(self) -> None:
+        requests.delete(f"{self.url}/_emulator/requests", timeout=10).raise_for_status()
+
+    def summary(self) -> dict[str, int]:
+        return requests.get(f"{self.url}/_emulator/requests/summary", timeout=10).json()
+
+    def stop(self) -> None:
+        self.process.terminate()
+        self.process.wait(timeout=10)
+
+
+def check_complete(label: str, count: int, unique: int, expected: int) -> None:
+    if count != expected or unique != expected:
+        raise SystemExit(f"{label}: got {count} tasks ({unique} distinct), expected {expected} exactly once")
+
+
+def run_client(url: str, expected: int) -> float:
+    from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient  # noqa: PLC0415
+
+    started = time.perf_counter()
+    config = ClientConfig.from_options({"base_url": url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "api_version": "v1"})
+    tasks = list(IscClient(config).iter_tasks())
+    seconds = time.perf_counter() - started
+    check_complete("collection client", len(tasks), len({task["id"] for task in tasks}), expected)
+    return seconds
+
+
+def run_sdk(python: Path, url: str, expected: int) -> float:
+    completed = subprocess.run([str(python), "-c", SDK_SCRIPT, url, CLIENT_ID, CLIENT_SECRET], capture_output=True, text=True, check=False)
+    if completed.returncode != 0:
+        raise SystemExit(f"SDK run failed:\n{completed.stderr}")
+    outcome = json.loads(completed.stdout.strip().splitlines()[-1])
+    check_complete("SDK Paginator", outcome["count"], outcome["unique"], expected)
+    return outcome["seconds"]
+
+
+def ansible_env(url: str) -> dict[str, str]:
+    env = {name: value for name, value in os.environ.items() if not name.startswith(("SAIL_", "ANSIBLE_")) and name != "PYTHONPATH"}
+    env.update(
+        {
+            "SAIL_BASE_URL": url,
+            "SAIL_CLIENT_ID": CLIENT_ID,
+            "SAIL_CLIENT_SECRET": CLIENT_SECRET,
+            "ANSIBLE_COLLECTIONS_PATH": str(COLLECTIONS_PATH),
+            "ANSIBLE_COLLECTIONS_SCAN_SYS_PATH": "false",
+            "ANSIBLE_PYTHON_INTERPRETER": sys.executable,
+            "ANSIBLE_NOCOLOR": "1",
+            "ANSIBLE_LOCALHOST_WARNING": "false",
+            "ANSIBLE_INVENTORY_UNPARSED_WARNING": "false",
+        }
+    )
+    return env
+
+
+FLOOR_MODULE = """#!/usr/bin/python
+import sys
+with open(%r) as stream:
+    sys.stdout.write(stream.read())
+"""
+FLOOR_PLAYBOOK = """- name: Print a recorded 10,000-task result without any HTTP
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Print the recorded result
+      print_recorded_result:
+      register: listed
+"""
+
+
+def write_floor_playbook(url: str, work_dir: Path) -> Path:
+    """A playbook whose one module prints the result task_status_info returns, recorded once here."""
+    from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient  # noqa: PLC0415
+
+    config = ClientConfig.from_options({"base_url": url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "api_version": "v1"})
+    tasks = list(IscClient(config).iter_tasks())
+    result_file = work_dir / "result.json"
+    result_file.write_text(json.dumps({"changed": False, "tasks": tasks, "count": len(tasks)}), encoding="utf-8")
+    library = work_dir / "library"
+    library.mkdir(exist_ok=True)
+    (library / "print_recorded_result.py").write_text(FLOOR_MODULE % str(result_file), encoding="utf-8")
+    playbook = work_dir / "floor.yml"
+    playbook.write_text(FLOOR_PLAYBOOK, encoding="utf-8")
+    return playbook
+
+
+def run_playbook(playbook: Path, url: str) -> float:
+    executable = Path(sys.executable).parent / "ansible-playbook"
+    command = [str(executable), "-i", "localhost,", "-c", "local", str(playbook)]
+    library = playbook.parent / "library"
+    if library.is_dir():
+        command += ["-M", str(library)]
+    started = time.perf_counter()
+    completed = subprocess.run(command, env=ansible_env(url), capture_output=True, text=True, check=False, cwd=BENCH_DIR)
+    seconds = time.perf_counter() - started
+    if completed.returncode != 0:
+        raise SystemExit(f"{playbook.name} failed:\n{completed.stdout}\n{completed.stderr}")
+    return seconds
+
+
+def requests_made(summary: dict[str, int]) -> str:
+    return ", ".join(f"{key}: {value}" for key, value in sorted(summary.items()))
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n", maxsplit=1)[0])
+    parser.add_argument("--tasks", type=int, default=10_000)
+    parser.add_argument("--latency-ms", type=float, default=40.0)
+    parser.add_argument("--rounds", type=int, default=3, help="client/SDK rounds (alternating)")
+    parser.add_argument("--playbook-rounds", type=int, default=1)
+    parser.add_argument("--strict", action="store_true", help="exit 1 when a target ratio is missed")
+    args = parser.parse_args()
+
+    sdk_python = ensure_bench_venv()
+    emulator = EmulatorProcess(args.tasks, args.latency_ms)
+    try:
+        print(f"emulator {emulator.url}: {args.tasks} tasks, {args.latency_ms:g} ms latency, rate limit off; listing GET /task-status/v1\n")
+        client_times: list[float] = []
+        sdk_times: list[float] = []
+        client_requests: dict[str, int] = {}
+        sdk_requests: dict[str, int] = {}
+        for _round in range(args.rounds):
+            emulator.clear_log()
+            client_times.append(run_client(emulator.url, args.tasks))
+            client_requests = emulator.summary()
+            emulator.clear_log()
+            sdk_times.append(run_sdk(sdk_python, emulator.url, args.tasks))
+            sdk_requests = emulator.summary()
+
+        floor_playbook = write_floor_playbook(emulator.url, Path(tempfile.mkdtemp(prefix="isc-bench-floor-")))
+        module_times: list[float] = []
+        uri_times: list[float] = []
+        floor_times: list[float] = []
+        module_requests: dict[str, int] = {}
+        uri_requests: dict[str, int] = {}
+        for _round in range(args.playbook_rounds):
+            emulator.clear_log()
+            module_times.append(run_playbook(BENCH_DIR / "module_list_tasks.yml", emulator.url))
+            module_requests = emulator.summary()
+            emulator.clear_log()
+            uri_times.append(run_playbook(BENCH_DIR / "uri_list_tasks.yml", emulator.url))
+            uri_requests = emulator.summary()
+            emulator.clear_log()
+            floor_times.append(run_playbook(floor_playbook, emulator.url))
+    finally:
+        emulator.stop()
+
+    client_s, sdk_s = statistics.median(client_times), statistics.median(sdk_times)
+    module_s, uri_s = statistics.median(module_times), statistics.median(uri_times)
+    client_ratio, playbook_ratio = sdk_s / client_s, uri_s / module_s
+    rows = [
+        ("collection client (IscClient.iter_tasks)", client_s, client_times, client_requests),
+        (f"SDK {SDK_REQUIREMENT} Paginator.paginate", sdk_s, sdk_times, sdk_requests),
+        ("playbook: one sailpoint.isc.task_status_info task", module_s, module_times, module_requests),
+        ("playbook: ansible.builtin.uri token + count + page loop", uri_s, uri_times, uri_requests),
+        ("floor: a module that only prints the recorded result", statistics.median(floor_times), floor_times, {}),
+    ]
+    for label, median, runs, made in rows:
+        print(f"{label:58} median {median:7.2f} s  (runs: {', '.join(f'{run:.2f}' for run in runs)})")
+        if made:
+            print(f"{'':58} requests: {requests_made(made)}")
+    print()
+    client_ok, playbook_ok = client_ratio >= CLIENT_TARGET, playbook_ratio >= PLAYBOOK_TARGET
+    print(f"client vs SDK Paginator:   {client_ratio:5.1f}x faster (target >= {CLIENT_TARGET:g}x: {'met' if client_ok else 'MISSED'})")
+    print(f"module playbook vs uri:    {playbook_ratio:5.1f}x faster (target >= {PLAYBOOK_TARGET:g}x: {'met' if playbook_ok else 'MISSED'})")
+    floor_ratio = uri_s / statistics.median(floor_times)
+    print(f"uri vs the floor:          {floor_ratio:5.1f}x (the most any module returning these tasks could reach here)")
+    return 1 if args.strict and not (client_ok and playbook_ok) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
