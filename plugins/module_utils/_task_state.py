@@ -18,7 +18,7 @@ import traceback
 from collections.abc import Callable, Iterable, Mapping
 from copy import deepcopy
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 from typing import Any
 
 from ._errors import (
@@ -62,7 +62,6 @@ RUN_STOPPING_ERRORS = (
     IscForbiddenError,
     IscConnectionError,
     IscRateLimitError,
-    IscConfigError,
     IscResponseError,
     IscMissingLibraryError,
 )
@@ -105,15 +104,15 @@ def parse_instant(value: Any) -> datetime | None:
     except ValueError:
         return None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=timezone.utc)
+        parsed = parsed.replace(tzinfo=UTC)
     return parsed
 
 
 def format_instant(moment: datetime) -> str:
     """``YYYY-MM-DDTHH:MM:SS.mmmZ`` in UTC, the form the vendor's PATCH example uses."""
     if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=timezone.utc)
-    utc = moment.astimezone(timezone.utc)
+        moment = moment.replace(tzinfo=UTC)
+    utc = moment.astimezone(UTC)
     return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
@@ -253,17 +252,13 @@ class Plan:
 
     def guarded_operations(self) -> list[dict[str, Any]]:
         """``operations`` preceded by ``test`` operations on the status they were computed from."""
-        guards = [
-            {"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARDED_FIELDS if name in self.before
-        ]
+        guards = [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARDED_FIELDS if name in self.before]
         return guards + self.operations
 
     def changed_fields(self, after: Mapping[str, Any] | None = None) -> list[str]:
         target = self.after if after is None else after
         return [
-            name
-            for name in self.fields
-            if (name in self.before) != (name in target) or not values_equivalent(name, self.before.get(name), target.get(name))
+            name for name in self.fields if (name in self.before) != (name in target) or not values_equivalent(name, self.before.get(name), target.get(name))
         ]
 
     def diff(self, after: Mapping[str, Any] | None = None) -> dict[str, Any]:
@@ -388,10 +383,7 @@ def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bo
         if not desired.force:
             return Outcome(
                 plan.task_id,
-                msg=(
-                    f"{label} finished by itself with {current.get('completionStatus')} while this run was deciding; "
-                    "it was left as it is."
-                ),
+                msg=(f"{label} finished by itself with {current.get('completionStatus')} while this run was deciding; it was left as it is."),
                 task=current,
                 left_alone=True,
             )
@@ -465,9 +457,7 @@ def read_tasks(client: Any, task_ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def set_many_task_states(
-    client: Any, task_ids: list[str], desired: DesiredState, *, check_mode: bool, now: datetime
-) -> list[Outcome]:
+def set_many_task_states(client: Any, task_ids: list[str], desired: DesiredState, *, check_mode: bool, now: datetime) -> list[Outcome]:
     """Every id's outcome; one failing task does not stop the others, unless the failure would repeat for all."""
     ordered = list(dict.fromkeys(task_ids))
     current = read_tasks(client, ordered)

@@ -20,7 +20,7 @@ description:
   - With O(count_only=true), returns only how many tasks match, with the cheapest request the API version offers.
   - ISC does not return tasks older than 90 days.
 author:
-  - sailpoint.isc community contributors (!UNKNOWN)
+  - sailpoint.isc community contributors (@sailpoint-isc-community)
 requirements:
   - requests
 options:

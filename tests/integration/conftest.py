@@ -3,10 +3,8 @@
 
 """Shared harness of the integration tests: real ``ansible-playbook`` / ``ansible`` runs against the emulator.
 
-Fixtures:
+Fixtures (``emulator_server`` and ``emulator`` come from the shared ``tests/conftest.py``):
 
-- ``emulator_server`` (session): one ``isc_emulator.Emulator`` on a free loopback port.
-- ``emulator``: the same emulator, reset to an empty tenant (faults, latency and request log cleared).
 - ``run_playbook``: ``run_playbook(playbook, *, extra_vars=None, env=None, client="pat", api_version=None,
   check=False, diff=False, verbosity=0, expect_rc=0) -> PlaybookRun``.
 - ``run_adhoc``: ``run_adhoc(module_args, module="sailpoint.isc.task_status_info", *, env=None, client="pat",
@@ -16,6 +14,12 @@ Every run is hermetic: inherited ``SAIL_*``, ``ANSIBLE_*`` and ``PYTHONPATH`` va
 collection comes from ``.build/collections`` of this checkout, temp dirs and config live in pytest's
 ``tmp_path``, and the ``record_results`` callback writes each task result to a JSON-lines file that
 ``PlaybookRun.results()`` reads.
+
+Secrets: the ``pat`` client is a personal-access-token client with a distinctive secret, every run is made
+at ``-vvvv`` unless a test asks for another verbosity, and after every run the secret and every token the
+emulator has issued are searched for in stdout, stderr, the recorded results and every file under the
+test's work directory (where the role writes its reports). Any hit fails the test: this is how the whole
+integration suite proves no secret leaks at any verbosity.
 """
 
 from __future__ import annotations
@@ -26,7 +30,7 @@ import shutil
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -41,11 +45,14 @@ COLLECTIONS_PATH = REPO_ROOT / ".build" / "collections"
 COLLECTION_LINK = COLLECTIONS_PATH / "ansible_collections" / "sailpoint" / "isc"
 RESULTS_FILE_ENV = "ISC_TEST_RESULTS_FILE"
 
-# The emulator's built-in OAuth clients (tests/emulator, docs/developing.md).
+# "pat" is registered by the harness with a secret distinctive enough to search for; "api" is the emulator's
+# built-in API client (no user context).
+CANARY_SECRET = "canary-S3cr3t-7f1e2d9c4b-must-never-be-printed"
 CLIENTS: dict[str, tuple[str, str]] = {
-    "pat": ("pat-0001-demo-client", "pat-demo-secret"),
+    "pat": ("pat-7f1e-canary-client", CANARY_SECRET),
     "api": ("api-0002-demo-client", "api-demo-secret"),
 }
+DEFAULT_VERBOSITY = 4
 
 _DROPPED_PREFIXES = ("SAIL_", "ANSIBLE_", "ISC_TEST_")
 _DROPPED_NAMES = frozenset({"PYTHONPATH"})
@@ -123,9 +130,11 @@ class PlaybookRun:
 class AnsibleRunner:
     """Builds the hermetic environment and command lines; one per test (it owns that test's ``tmp_path``)."""
 
-    def __init__(self, base_url: str, work_dir: Path) -> None:
-        self.base_url = base_url
+    def __init__(self, emulator: Any, work_dir: Path) -> None:
+        self.emulator = emulator
+        self.base_url = emulator.url
         self.work_dir = work_dir
+        emulator.tenant.add_client(*CLIENTS["pat"], user_context=True)
         self._run_number = 0
         _ensure_collection_link()
         self.inventory = work_dir / "inventory.ini"
@@ -203,12 +212,28 @@ class AnsibleRunner:
             with results_file.open(encoding="utf-8") as stream:
                 records = [json.loads(line) for line in stream if line.strip()]
         run = PlaybookRun(command, completed.returncode, completed.stdout, completed.stderr, duration, records)
+        self.assert_no_secret_leaked(run)
         if expect_rc is not None and run.rc != expect_rc:
             pytest.fail(
                 f"{' '.join(command)}\nexited {run.rc}, expected {expect_rc}\n--- stdout ---\n{run.stdout}\n--- stderr ---\n{run.stderr}",
                 pytrace=False,
             )
         return run
+
+    def assert_no_secret_leaked(self, run: PlaybookRun) -> None:
+        secrets = [CANARY_SECRET, *self.emulator.tenant.issued_tokens()]
+        places = {"stdout": run.stdout, "stderr": run.stderr}
+        for path in self.work_dir.rglob("*"):
+            if path.is_file() and path != self.config:
+                places[str(path.relative_to(self.work_dir))] = path.read_text(encoding="utf-8", errors="replace")
+        leaks = [
+            f"{'the client secret' if secret == CANARY_SECRET else 'an issued access token'} in {place}"
+            for place, text in places.items()
+            for secret in secrets
+            if secret in text
+        ]
+        if leaks:
+            pytest.fail(f"{' '.join(run.command)}\nleaked: {'; '.join(sorted(set(leaks)))}", pytrace=False)
 
     def playbook(
         self,
@@ -220,7 +245,7 @@ class AnsibleRunner:
         api_version: str | None = None,
         check: bool = False,
         diff: bool = False,
-        verbosity: int = 0,
+        verbosity: int = DEFAULT_VERBOSITY,
         expect_rc: int | None = 0,
     ) -> PlaybookRun:
         path = Path(playbook)
@@ -252,7 +277,7 @@ class AnsibleRunner:
         client: str | None = "pat",
         api_version: str | None = None,
         check: bool = False,
-        verbosity: int = 0,
+        verbosity: int = DEFAULT_VERBOSITY,
         expect_rc: int | None = 0,
     ) -> PlaybookRun:
         results_file = self._next_results_file()
@@ -268,27 +293,9 @@ class AnsibleRunner:
         return self.run(command, run_env, results_file, expect_rc)
 
 
-@pytest.fixture(scope="session")
-def emulator_server() -> Iterator[Any]:
-    from isc_emulator import Emulator  # noqa: PLC0415 - only the integration tests need the emulator package
-
-    server = Emulator(host="127.0.0.1", port=0, seed="empty").start()
-    try:
-        yield server
-    finally:
-        server.stop()
-
-
-@pytest.fixture
-def emulator(emulator_server: Any) -> Any:
-    """The session's emulator, back to an empty tenant with no faults, latency or logged requests."""
-    emulator_server.reset(seed="empty")  # also restores the startup config and clears faults and the request log
-    return emulator_server
-
-
 @pytest.fixture
 def ansible_runner(emulator: Any, tmp_path: Path) -> AnsibleRunner:
-    return AnsibleRunner(emulator.url, tmp_path)
+    return AnsibleRunner(emulator, tmp_path)
 
 
 @pytest.fixture

@@ -16,7 +16,7 @@ from typing import Any
 
 import pytest
 import yaml
-from conftest import COLLECTIONS_PATH, REPO_ROOT
+from conftest import CANARY_SECRET, COLLECTIONS_PATH, REPO_ROOT
 
 SOURCE_A = "2c9180835d2e5168015d32f890ca1581"  # the emulator's "Active Directory"
 SOURCE_B = "2c91808568c529c60168cca6f90c1313"  # the emulator's "Workday"
@@ -142,7 +142,7 @@ def test_dry_run_changes_nothing_and_writes_the_report_file(emulator: Any, run_p
     assert {row["id"] for row in written["tasks"] if row["stuck"]} == set(stuck)
     assert {row["id"] for row in written["tasks"] if not row["stuck"]} == {ids["recent_agg_a"]}
     text = report_file.read_text(encoding="utf-8")
-    assert "pat-demo-secret" not in text and "client_secret" not in text
+    assert CANARY_SECRET not in text and "client_secret" not in text
 
 
 def test_check_mode_changes_nothing(emulator: Any, run_playbook: Any) -> None:

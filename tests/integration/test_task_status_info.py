@@ -8,6 +8,8 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from conftest import CANARY_SECRET
+
 from isc_emulator.records import Source
 
 VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")
@@ -18,7 +20,7 @@ SOURCE_A = "2c9180835d2e5168015d32f890ca1581"
 SOURCE_B = "2c91808568c529c60168cca6f90c1313"
 SOURCE_C = "2c9180867624cbd7017642d8c8c81f67"
 DAY_S = 86400.0
-SECRETS = ("pat-demo-secret", "api-demo-secret")
+SECRETS = (CANARY_SECRET, "api-demo-secret")
 
 
 # -- ground truth helpers ----------------------------------------------------------------------------------------
