@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 """Throughput of the ISC emulator for parallel page reads: is it ever the bottleneck?
 
 Starts `python -m isc_emulator` in a subprocess (its own GIL) with 10,000 generated tasks and no rate limit, then
@@ -109,7 +108,7 @@ def main() -> int:
             sequential_rate = None
             for clients in client_counts:
                 server_side_ms(base_url)
-                timings = [read_all_pages(base_url, token, args.tasks, clients) for _ in range(args.rounds)]
+                timings = [read_all_pages(base_url, token, args.tasks, clients) for _repeat in range(args.rounds)]
                 handling = server_side_ms(base_url)
                 seconds = statistics.median(timings)
                 pages_per_second = page_count / seconds

@@ -1,4 +1,3 @@
-#!/usr/bin/env python3
 # Copyright: sailpoint.isc contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 """Clearing 300 stuck tasks under ISC's rate limit: one ``task_status`` run with ``ids`` against a ``loop:``.
@@ -100,7 +99,7 @@ class EmulatorProcess:
         return response.json()
 
     def add_stuck_tasks(self, count: int) -> list[str]:
-        return [self.control("POST", "/tasks", {"completionStatus": None, "age_s": 7200})["id"] for _ in range(count)]
+        return [self.control("POST", "/tasks", {"completionStatus": None, "age_s": 7200})["id"] for _repeat in range(count)]
 
     def stop(self) -> None:
         self.process.terminate()

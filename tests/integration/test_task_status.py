@@ -164,7 +164,7 @@ def test_clear_check_mode_diff_idempotency_force_and_raw_patch_on_every_version(
 def test_many_ids_one_paged_read_and_every_outcome_on_every_version(emulator, run_playbook):
     cases = []
     for version in VERSIONS:
-        pending = [emulator.tenant.add_task(completion_status=None)["id"] for _ in range(3)]
+        pending = [emulator.tenant.add_task(completion_status=None)["id"] for _repeat in range(3)]
         done = emulator.tenant.add_task(completion_status="SUCCESS")["id"]
         cases.append({"version": version, "ids": [*pending, done], "pending": pending, "done": done, "unknown_id": unknown_task_id()})
 
@@ -208,7 +208,7 @@ def test_403_with_api_client_and_404_on_every_version(emulator, run_playbook):
         {
             "version": version,
             "pending_id": emulator.tenant.add_task(completion_status=None)["id"],
-            "many_ids": [emulator.tenant.add_task(completion_status=None)["id"] for _ in range(3)],
+            "many_ids": [emulator.tenant.add_task(completion_status=None)["id"] for _repeat in range(3)],
             "unknown_id": unknown_task_id(),
         }
         for version in VERSIONS

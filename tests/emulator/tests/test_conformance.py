@@ -81,7 +81,7 @@ def openapi_by_version(emu_server: Emulator) -> dict[str, OpenAPI]:
 
 
 def test_every_spec_operation_has_scenarios() -> None:
-    operation_ids = {operation_id for _, _, _, operation_id in SPEC_OPERATIONS}
+    operation_ids = {operation[3] for operation in SPEC_OPERATIONS}
     assert {op.removesuffix("V1") for op in operation_ids} == set(OPERATION_KINDS)
     # beta/v2024/v2025: 5 operations, v2026 and v1: 3.
     assert len(SPEC_OPERATIONS) == 5 * 3 + 3 * 2

@@ -21,7 +21,7 @@ def test_status_faults_answer_the_next_n_requests(emu: Emulator, pat: ApiSession
     pat.token  # noqa: B018
     emu.tenant.clear_request_log()
     assert control(emu, "POST", "/faults", json={"kind": "status", "status": status, "count": 2}).status_code == 200
-    first, second, third = (pat.get("/v2025/task-status") for _ in range(3))
+    first, second, third = (pat.get("/v2025/task-status") for _repeat in range(3))
     assert [first.status_code, second.status_code, third.status_code] == [status, status, 200]
     assert first.json()["detailCode"].startswith(str(status))
     assert first.json()["messages"][0]["text"]
@@ -85,7 +85,7 @@ def test_slow_answers_after_the_client_timeout(emu: Emulator, pat: ApiSession) -
 def test_rate_limit_storm(emu: Emulator, pat: ApiSession) -> None:
     pat.token  # noqa: B018
     control(emu, "POST", "/faults", json={"kind": "rate_limit_storm", "count": 3, "retry_after": 2})
-    answers = [pat.get("/beta/task-status") for _ in range(4)]
+    answers = [pat.get("/beta/task-status") for _repeat in range(4)]
     assert [answer.status_code for answer in answers] == [429, 429, 429, 200]
     assert answers[0].json() == {"message": " Rate Limit Exceeded "}
     assert answers[0].headers["Retry-After"] == "2"
@@ -101,7 +101,7 @@ def test_faults_are_listed_and_cleared(emu: Emulator) -> None:
 
 
 def test_latency_is_per_request_and_overlaps_across_connections(emu: Emulator) -> None:
-    sessions = [ApiSession(emu.url) for _ in range(8)]
+    sessions = [ApiSession(emu.url) for _repeat in range(8)]
     for session in sessions:
         session.token  # noqa: B018
     control(emu, "POST", "/config", json={"latency_ms": 300, "rate_limit": None})

@@ -137,7 +137,7 @@ def _seed_for_filtering(emu: Emulator) -> dict[str, dict[str, Any]]:
         "refresh": emu.tenant.add_task(completion_status="SUCCESS", definition_type="IDENTITY_REFRESH", age_s=200),
         "running": emu.tenant.add_task(completion_status=None, source_name="ServiceNow", age_s=100, launcher="Jane.Doe"),
     }
-    return {name: task for name, task in tasks.items()}
+    return dict(tasks)
 
 
 def _ids(tasks: list[dict[str, Any]]) -> set[str]:

@@ -89,7 +89,7 @@ def test_pending_tasks_pages_and_204_when_empty(emu: Emulator, pat: ApiSession, 
     assert response.content == b""
     assert response.headers["X-Deprecated"] == "true"
     assert pat.head(pending_path).status_code == 204
-    for _ in range(3):
+    for _repeat in range(3):
         emu.tenant.add_task(completion_status=None)
     emu.tenant.add_task(completion_status="SUCCESS")
     response = pat.get(pending_path, params={"count": "true", "limit": 2})

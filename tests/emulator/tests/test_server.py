@@ -48,7 +48,7 @@ def test_command_line_serves_and_stops_cleanly(tmp_path: Path, stop_signal: int)
 
 
 def test_command_line_generate_and_latency(tmp_path: Path) -> None:
-    process, _, url = _start_cli(tmp_path, "--seed", "empty", "--generate", "300", "--latency-ms", "100")
+    process, _port_file, url = _start_cli(tmp_path, "--seed", "empty", "--generate", "300", "--latency-ms", "100")
     try:
         session = ApiSession(url)
         session.token  # noqa: B018
@@ -83,7 +83,7 @@ def test_http11_keep_alive_serves_many_requests_on_one_connection(emu: Emulator,
     emu.tenant.add_task()
     connection = http.client.HTTPConnection("127.0.0.1", emu.port, timeout=5)
     sockets = set()
-    for _ in range(5):
+    for _repeat in range(5):
         connection.request("GET", "/beta/task-status", headers={"Authorization": f"Bearer {pat.token}"})
         response = connection.getresponse()
         body = response.read()

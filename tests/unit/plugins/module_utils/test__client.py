@@ -47,7 +47,7 @@ def visible(emulator, **fields):
 def test_one_token_is_reused_for_many_requests(emulator):
     task = emulator.tenant.add_task()
     client = make_client(emulator)
-    for _ in range(3):
+    for _repeat in range(3):
         assert client.get_task(task["id"])["id"] == task["id"]
     assert emulator.tenant.request_counts()["POST /oauth/token"] == 1
     assert client.stats["token_requests"] == 1
@@ -188,7 +188,7 @@ def test_unreachable_tenant_is_a_clear_connection_error():
 def test_rate_budget_paces_a_burst():
     budget = _RateBudget(limit=3, window=0.5)
     started = time.monotonic()
-    for _ in range(7):
+    for _repeat in range(7):
         budget.acquire()
     assert time.monotonic() - started >= 1.0  # the 4th and 7th requests each wait for the window
 
@@ -378,7 +378,7 @@ def tls_emulator(tmp_path_factory):
 
 
 def test_self_signed_certificate_refused_by_default(tls_emulator):
-    server, _ = tls_emulator
+    server, _ca_file = tls_emulator
     assert server.url.startswith("https://")
     client = make_client(server, retries=0)
     with pytest.raises(IscConnectionError) as caught:
@@ -392,7 +392,7 @@ def test_ca_path_trusts_the_certificate(tls_emulator):
 
 
 def test_validate_certs_false_works_and_warns(tls_emulator):
-    server, _ = tls_emulator
+    server, _ca_file = tls_emulator
     warnings = []
     assert make_client(server, warnings=warnings, validate_certs=False).count_tasks() > 0
     assert any("validate_certs is false" in warning for warning in warnings)
