@@ -57,7 +57,7 @@ step_sanity() {
 }
 
 step_lint() {
-    ansible-lint --offline --profile production
+    ansible-lint --offline --profile production --strict
 }
 
 step_docs() {
