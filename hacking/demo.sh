@@ -96,8 +96,11 @@ demo: the emulator is still running (pid ${EMU_PID}, log ${EMU_LOG}).
 Use it from another shell:
     . hacking/env.sh
     export SAIL_BASE_URL=${SAIL_BASE_URL} SAIL_CLIENT_ID=${SAIL_CLIENT_ID} SAIL_CLIENT_SECRET=${SAIL_CLIENT_SECRET}
-    ansible-playbook playbooks/demo.yml
+    ansible localhost -m sailpoint.isc.task_status_info -a 'pending=true count_only=true'
     curl -s ${SAIL_BASE_URL}/_emulator/requests/summary
+To run the demo again, first give the tenant back its stuck tasks:
+    curl -s -X POST ${SAIL_BASE_URL}/_emulator/reset -d '{"seed": "demo"}'
+    ansible-playbook playbooks/demo.yml
 Stop it with:
     kill ${EMU_PID}
 EOT

@@ -16,7 +16,7 @@ description:
   - Narrow the result by task definition (O(type)), by source (O(source_id)) and by age (O(older_than)).
   - Connection settings come from the E(SAIL_BASE_URL), E(SAIL_CLIENT_ID), E(SAIL_CLIENT_SECRET) (and
     other E(SAIL_*)) environment variables, or from C(sail_*) variables, or from keyword arguments, so
-    C(lookup('sailpoint.isc.pending_tasks', older_than='12h')) works with nothing else set.
+    C(lookup('sailpoint.isc.pending_tasks', older_than='12h'\)) works with nothing else set.
   - Lookups run on the controller and are not affected by C(module_defaults).
 options:
   _terms:

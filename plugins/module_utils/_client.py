@@ -301,6 +301,8 @@ class IscClient:
         self._token: _Token | None = _Token(config.access_token, None) if config.access_token else None
         self._token_lock = threading.Lock()
         self._stats_lock = threading.Lock()
+        # Attempts of the request in flight, per thread (pages are read in parallel); set by _send and _on_retry.
+        self._attempt = threading.local()
         self.stats = {"requests": 0, "retries": 0, "token_requests": 0, "rate_limit_wait_s": 0.0}
         self._verify: bool | str = config.ca_path or config.validate_certs
         self._session = self._build_session()
@@ -341,6 +343,7 @@ class IscClient:
         return session
 
     def _on_retry(self, method: str | None, url: str | None, cause: str, attempt: int, wait: float) -> None:
+        self._attempt.count = attempt
         with self._stats_lock:
             self.stats["retries"] += 1
         path = urlsplit(url or "").path
@@ -355,31 +358,28 @@ class IscClient:
         if waited:
             self._count("rate_limit_wait_s", waited)
         self._count("requests")
+        self._attempt.count = 1
         try:
             # verify is passed per request: requests lets REQUESTS_CA_BUNDLE override a session-level setting.
-            return self._session.request(
-                method, self.config.base_url + path, timeout=self.config.timeout, allow_redirects=False, verify=self._verify, **kwargs
-            )
+            return self._session.request(method, self.config.base_url + path, timeout=self.config.timeout, allow_redirects=False, verify=self._verify, **kwargs)
         except requests.exceptions.SSLError as err:
-            raise IscConnectionError(
-                f"TLS error talking to {self.config.base_url} ({method} {path}): {_reason(err)}.",
-                hint="Give the CA bundle with ca_path (SAIL_CA_PATH), or validate_certs: false for a test tenant only.",
-            ) from None
+            reason = _reason(err)
+            hint = "Give the CA bundle with ca_path (SAIL_CA_PATH), or validate_certs: false for a test tenant only."
+            if "WRONG_VERSION_NUMBER" in reason or "record layer failure" in reason:
+                hint = "The server does not speak TLS on that port: check the scheme (https://) and port of base_url."
+            raise IscConnectionError(f"TLS error talking to {self.config.base_url} ({method} {path}): {reason}.", hint=hint) from None
         except requests.exceptions.Timeout as err:
             raise IscConnectionError(
-                f"ISC API {method} {path} got no answer within {self.config.timeout:g}s after {self._attempts_after_error(method)} attempts: {_reason(err)}.",
+                f"ISC API {method} {path} got no answer within {self.config.timeout:g}s {_attempts(self._attempt.count)}: {_reason(err)}.",
                 hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
             ) from None
         except requests.exceptions.ConnectionError as err:
             raise IscConnectionError(
-                f"Could not complete ISC API {method} {path} on {self.config.base_url} after {self._attempts_after_error(method)} attempts: {_reason(err)}.",
+                f"Could not complete ISC API {method} {path} on {self.config.base_url} {_attempts(self._attempt.count)}: {_reason(err)}.",
                 hint="Check base_url, the network path and proxy settings (HTTPS_PROXY, NO_PROXY).",
             ) from None
         except requests.exceptions.RequestException as err:
             raise IscConnectionError(f"ISC API {method} {path} failed: {_reason(err)}.") from None
-
-    def _attempts_after_error(self, method: str) -> int:
-        return self.config.retries + 1 if method in IDEMPOTENT_METHODS else 1
 
     # -- tokens ----------------------------------------------------------------------------------------------
 
@@ -623,6 +623,10 @@ class IscClient:
             offset += len(page)
             if remaining is not None:
                 remaining -= len(page)
+
+
+def _attempts(count: int) -> str:
+    return "after 1 attempt" if count == 1 else f"after {count} attempts"
 
 
 def _unique(tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:

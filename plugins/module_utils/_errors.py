@@ -90,7 +90,7 @@ class IscApiError(IscError):
             parts.append(f"request id {request_id}")
         message = ", ".join(parts)
         if error_text:
-            message += f": {error_text}"
+            message += f": {error_text.rstrip('. ')}"
         if attempts > 1:
             message += f" (after {attempts} attempts)"
         message += "."

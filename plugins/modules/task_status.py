@@ -148,33 +148,35 @@ EXAMPLES = r"""
     description: Cleared by AWX job 4711, stuck since the connector restart (CHG0042)
   register: cleared
 
-- name: Nightly job - wait for the aggregation, clear it if it does not finish within an hour
-  hosts: localhost
-  gather_facts: false
+- name: Nightly job - wait for the aggregation; fail loudly if it ended in error, clear it if it never finished
   module_defaults:
     group/sailpoint.isc.isc:
       base_url: https://acme.api.identitynow.com
       api_version: v2025
-  tasks:
-    - name: Wait for the aggregation
-      block:
-        - name: Wait up to an hour, polling every minute
-          sailpoint.isc.task_status:
-            id: "{{ aggregation_task_id }}"
-            wait: true
-            wait_timeout: 3600
-            wait_sleep: 60
-          register: aggregation
-      rescue:
-        - name: Clear it if it is still running (a task that ended in ERROR is left alone)
-          sailpoint.isc.task_status:
-            id: "{{ aggregation_task_id }}"
-            description: Cleared by the nightly job after one hour
+  block:
+    - name: Wait up to an hour, polling every minute (an ERROR or TERMINATED end fails this task)
+      sailpoint.isc.task_status:
+        id: "{{ aggregation_task_id }}"
+        wait: true
+        wait_timeout: 3600
+        wait_sleep: 60
+      register: aggregation
+  rescue:
+    - name: Clear the aggregation if it is still running after an hour
+      sailpoint.isc.task_status:
+        id: "{{ aggregation_task_id }}"
+        description: Cleared by the nightly job after one hour
+      when: aggregation.task.completionStatus | default(none) is none
 
-- name: Find pending aggregations and clear them all in one run
-  hosts: localhost
-  gather_facts: false
-  tasks:
+    - name: Fail the job either way, saying why
+      ansible.builtin.fail:
+        msg: >-
+          Aggregation {{ aggregation_task_id }}
+          {{ 'ended with ' ~ aggregation.task.completionStatus if aggregation.task.completionStatus | default(none)
+             else 'did not finish within an hour and was cleared' }}.
+
+- name: Find pending aggregations of one source and clear them all in one run
+  block:
     - name: Pending aggregations of one source
       sailpoint.isc.task_status_info:
         pending: true

@@ -44,7 +44,7 @@ options:
         values of the RV(tasks[].type) field.
       - >-
         A string that starts with C({) is read as the structured form written in JSON, which is handy ad hoc
-        (C(-a 'filters={"type": "CLOUD_ACCOUNT_AGGREGATION"}')).
+        (C(-a 'filters={"type":"CLOUD_ACCOUNT_AGGREGATION"}'), without spaces, or the whole argument string as JSON).
       - Any other string is sent to ISC unchanged as its C(filters) query parameter (ISC's filter syntax, for example
         V(completionStatus in ("ERROR","TEMPERROR"\))). ISC checks it and answers HTTP 400 if it is invalid.
       - With O(pending=true), only the structured form is accepted, without C(completionStatus).
@@ -108,7 +108,7 @@ EXAMPLES = r"""
 
     - name: Show how it ended (empty when the id is unknown or older than 90 days)
       ansible.builtin.debug:
-        msg: "{{ one.tasks[0].completionStatus if one.tasks else one.msg }}"
+        msg: "{{ (one.tasks[0].completionStatus or 'still running') if one.tasks else one.msg }}"
 
     - name: Find aggregations of one source that are still running
       sailpoint.isc.task_status_info:

@@ -316,3 +316,19 @@ def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secr
     module_args = clearing["event_data"]["res"]["invocation"]["module_args"]
     assert module_args["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert module_args["client_id"] == RUNNER_CLIENT_ID
+
+
+def test_types_and_sources_as_comma_separated_text(emulator: Any, run_playbook: Any) -> None:
+    """-e and AWX text surveys hand the role a string, not a list."""
+    ids = seed(emulator)
+    run = run_playbook(
+        ROLE_PLAYBOOK,
+        extra_vars={"clear_stuck_tasks_types": "CLOUD_ACCOUNT_AGGREGATION, IDENTITY_REFRESH", "clear_stuck_tasks_sources": SOURCE_A},
+        check=True,
+    )
+    assert report(run)["types"] == ["CLOUD_ACCOUNT_AGGREGATION", "IDENTITY_REFRESH"]
+    assert report(run)["sources"] == [SOURCE_A]
+    assert sorted(report(run)["cleared"]) == [ids["stuck_agg_a"]]
+    heading = run.result("Show the pending tasks")["msg"][0]
+    assert heading.startswith(f"Pending tasks of CLOUD_ACCOUNT_AGGREGATION, IDENTITY_REFRESH on sources {SOURCE_A}: ")
+    assert patched_ids(emulator) == []

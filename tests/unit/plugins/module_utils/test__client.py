@@ -182,7 +182,17 @@ def test_unreachable_tenant_is_a_clear_connection_error():
     client = IscClient(ClientConfig.from_options({"base_url": "http://127.0.0.1:9", "client_id": "a", "client_secret": "b", "retries": 1}))
     with pytest.raises(IscConnectionError) as caught:
         client.count_tasks()
-    assert "127.0.0.1:9" in str(caught.value) and "attempts" in str(caught.value)
+    assert "127.0.0.1:9" in str(caught.value)
+    assert "POST /oauth/token" in str(caught.value) and "after 2 attempts" in str(caught.value), "the token POST is retried like a read"
+
+
+def test_plain_http_on_an_https_url_gets_a_scheme_hint(emulator):
+    client = IscClient(
+        ClientConfig.from_options({"base_url": emulator.url.replace("http://", "https://"), "client_id": "a", "client_secret": "b", "retries": 0})
+    )
+    with pytest.raises(IscConnectionError) as caught:
+        client.count_tasks()
+    assert "does not speak TLS" in str(caught.value) and "after 1 attempt:" not in str(caught.value)
 
 
 def test_rate_budget_paces_a_burst():
@@ -279,9 +289,7 @@ def test_structured_filter_matches_server_side(emulator, version):
     wanted = {"type": "CLOUD_ACCOUNT_AGGREGATION", "completionStatus": ["ERROR", "warning"]}
     got = {task["id"] for task in client.iter_tasks(filters=wanted)}
     expected = {
-        task["id"]
-        for task in visible(emulator)
-        if task["_definitionType"] == "CLOUD_ACCOUNT_AGGREGATION" and task["completionStatus"] in ("ERROR", "WARNING")
+        task["id"] for task in visible(emulator) if task["_definitionType"] == "CLOUD_ACCOUNT_AGGREGATION" and task["completionStatus"] in ("ERROR", "WARNING")
     }
     assert got == expected and got
 
@@ -304,7 +312,7 @@ def test_pending_is_the_same_on_every_version(emulator, version):
 @pytest.mark.parametrize("version", VERSIONS)
 def test_pending_with_structured_filters(emulator, version):
     emulator.tenant.reset(seed="demo")
-    stuck = emulator.tenant.add_task(completion_status=None, definition_type="CLOUD_GROUP_AGGREGATION", source_id="src-quote\"#&", age_s=3 * 86400)
+    stuck = emulator.tenant.add_task(completion_status=None, definition_type="CLOUD_GROUP_AGGREGATION", source_id='src-quote"#&', age_s=3 * 86400)
     client = make_client(emulator, api_version=version)
     found = list(client.iter_pending_tasks(filters={"type": "CLOUD_GROUP_AGGREGATION", "source_id": 'src-quote"#&'}))
     assert [task["id"] for task in found] == [stuck["id"]]
