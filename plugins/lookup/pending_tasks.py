@@ -131,11 +131,13 @@ _raw:
       type: str
 """
 
+import os
 from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
 from ansible.errors import AnsibleError
+from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
@@ -152,6 +154,7 @@ else:
     CLIENT_IMPORT_ERROR = None
 
 display = Display()
+BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 
 _NEVER = datetime.max.replace(tzinfo=UTC)
 
@@ -198,6 +201,17 @@ def select_tasks(tasks: list[Mapping[str, Any]], older_than: str | None, limit: 
     return selected if limit is None else selected[:limit]
 
 
+LOOKUP_OPTION_NAMES = ("type", "source_id", "older_than", "limit", *CONNECTION_OPTION_NAMES)
+BOOLEAN_OPTIONS = ("validate_certs", "experimental_header")
+
+
+def strict_booleans(direct: Mapping[str, Any], connection_variables: Mapping[str, Any]) -> None:
+    for name in BOOLEAN_OPTIONS:
+        for value in (direct.get(name), connection_variables.get(f"sail_{name}"), os.environ.get(f"SAIL_{name.upper()}")):
+            if value is not None and not isinstance(value, bool) and str(value).strip().lower() not in BOOLEAN_WORDS:
+                raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.")
+
+
 class LookupModule(LookupBase):
     def _connection_variables(self, variables: Mapping[str, Any] | None) -> dict[str, Any]:
         """The ``sail_*`` variables, templated: lookups get play variables as written (``"{{ vault_secret }}"``)."""
@@ -205,7 +219,16 @@ class LookupModule(LookupBase):
         return {name: self._templar.template(variables[name]) for name in names if variables and name in variables}
 
     def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
-        self.set_options(var_options=self._connection_variables(variables), direct=kwargs)
+        unknown = sorted(set(kwargs) - set(LOOKUP_OPTION_NAMES))
+        if unknown:
+            raise AnsibleError(f"sailpoint.isc.pending_tasks has no option {', '.join(unknown)}; its options are {', '.join(LOOKUP_OPTION_NAMES)}.")
+        connection_variables = self._connection_variables(variables)
+        try:
+            # Ansible's option parsing reads any unknown word as false; a mistyped validate_certs must not turn TLS checks off.
+            strict_booleans(kwargs, connection_variables)
+        except IscError as err:
+            raise AnsibleError(str(err)) from err
+        self.set_options(var_options=connection_variables, direct=kwargs)
         if terms:
             raise AnsibleError("sailpoint.isc.pending_tasks takes no terms; use the keyword options type, source_id, older_than and limit.")
         if CLIENT_IMPORT_ERROR is not None:
@@ -213,9 +236,13 @@ class LookupModule(LookupBase):
         try:
             older_than = self.get_option("older_than")
             limit = self.get_option("limit")
+            if older_than is not None and not str(older_than).strip():
+                raise IscConfigError("older_than", "it is empty.", "Give a duration such as 6h, or leave the option out for every pending task.")
             if older_than:
                 # Refuse a bad duration before any request is sent.
                 parse_duration(older_than)
+            if limit is not None and limit < 1:
+                raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
             filters = pending_filters(task_types(self.get_option("type")), source_ids(self.get_option("source_id")))
             config = ClientConfig.from_options(options_from_plugin(self))
             client = IscClient(config, warn=display.warning)

@@ -14,6 +14,7 @@ from __future__ import annotations
 import inspect
 import ipaddress
 import json
+import os
 import re
 import threading
 import time
@@ -135,6 +136,9 @@ class ClientConfig:
         max_retry_wait = _number(options, "max_retry_wait", 120.0, minimum=0)
         rate_limit = int(_number(options, "rate_limit", 95, minimum=0))
         validate_certs = options.get("validate_certs")
+        ca_path = options.get("ca_path") or None
+        if ca_path and not os.path.exists(ca_path):
+            raise IscConfigError("ca_path", f"'{ca_path}' does not exist.", "Give a PEM CA bundle or a directory of CA certificates on the task's host.")
         return cls(
             base_url=base_url,
             api_version=api_version,
@@ -142,7 +146,7 @@ class ClientConfig:
             client_secret=client_secret,
             access_token=access_token,
             validate_certs=True if validate_certs is None else bool(validate_certs),
-            ca_path=options.get("ca_path") or None,
+            ca_path=ca_path,
             timeout=timeout,
             retries=retries,
             max_retry_wait=max_retry_wait,
@@ -374,6 +378,12 @@ class IscClient:
                 hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
             ) from None
         except requests.exceptions.ConnectionError as err:
+            if _timed_out(err):
+                # A read timeout that used up the retries arrives as a ConnectionError wrapping urllib3's MaxRetryError.
+                raise IscConnectionError(
+                    f"ISC API {method} {path} got no answer within {self.config.timeout:g}s {_attempts(self._attempt.count)}: {_reason(err)}.",
+                    hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
+                ) from None
             raise IscConnectionError(
                 f"Could not complete ISC API {method} {path} on {self.config.base_url} {_attempts(self._attempt.count)}: {_reason(err)}.",
                 hint="Check base_url, the network path and proxy settings (HTTPS_PROXY, NO_PROXY).",
@@ -623,6 +633,11 @@ class IscClient:
             offset += len(page)
             if remaining is not None:
                 remaining -= len(page)
+
+
+def _timed_out(err: Exception) -> bool:
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, urllib3.exceptions.ReadTimeoutError)
 
 
 def _attempts(count: int) -> str:

@@ -88,8 +88,9 @@ def unauthorized(reason: str) -> Reply:
     return json_reply(401, {"error": reason})
 
 
-def too_many_requests(retry_after: int) -> Reply:
-    return json_reply(429, RATE_LIMIT_BODY, {"Retry-After": str(retry_after)})
+def too_many_requests(retry_after: int | None) -> Reply:
+    """429 as ISC sends it; ``retry_after=None`` leaves Retry-After out, as a gateway in front of it may."""
+    return json_reply(429, RATE_LIMIT_BODY, {} if retry_after is None else {"Retry-After": str(retry_after)})
 
 
 def templated_path(path: str) -> str:
@@ -123,7 +124,7 @@ def _fault_reply(fault: Fault) -> Reply:
         reply = Reply(fault.status, page.encode(), {"Content-Type": "text/html"})
     else:
         reply = error_reply(fault.status)
-    if fault.status in (503, 429) and "Retry-After" not in reply.headers:
+    if fault.status in (503, 429) and "Retry-After" not in reply.headers and fault.retry_after is not None:
         reply.headers["Retry-After"] = str(fault.retry_after)
     reply.fault = fault.kind
     return reply

@@ -87,7 +87,7 @@ class Fault:
     kind: str
     status: int = 500
     count: int = 1
-    retry_after: int = 1
+    retry_after: int | None = 1  # None: answer without a Retry-After header
     seconds: float = 0.0
     html: bool = False
     method: str | None = None
@@ -297,7 +297,7 @@ class Tenant:
         *,
         status: int | None = None,
         count: int = 1,
-        retry_after: int = 1,
+        retry_after: int | None = 1,
         seconds: float = 0.0,
         html: bool = False,
         method: str | None = None,
@@ -312,7 +312,7 @@ class Tenant:
             raise ValueError("a status fault needs a 4xx or 5xx status (500, 502, 503, 504, 429, ...)")
         if int(count) < 1:
             raise ValueError("count must be at least 1")
-        fault = Fault(kind, status, int(count), int(retry_after), float(seconds), bool(html), method, path_contains)
+        fault = Fault(kind, status, int(count), None if retry_after is None else int(retry_after), float(seconds), bool(html), method, path_contains)
         with self._lock:
             self._faults.append(fault)
         return fault

@@ -91,6 +91,14 @@ def test_rate_limit_storm(emu: Emulator, pat: ApiSession) -> None:
     assert answers[0].headers["Retry-After"] == "2"
 
 
+def test_429_without_retry_after(emu: Emulator, pat: ApiSession) -> None:
+    pat.token  # noqa: B018
+    control(emu, "POST", "/faults", json={"kind": "status", "status": 429, "retry_after": None})
+    answer = pat.get("/beta/task-status")
+    assert answer.status_code == 429 and "Retry-After" not in answer.headers
+    assert pat.get("/beta/task-status").status_code == 200
+
+
 def test_faults_are_listed_and_cleared(emu: Emulator) -> None:
     control(emu, "POST", "/faults", json=[{"kind": "drop"}, {"kind": "status", "status": 502, "count": 4}])
     assert [fault["kind"] for fault in control(emu, "GET", "/faults").json()] == ["drop", "status"]
