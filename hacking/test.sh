@@ -3,8 +3,9 @@
 #
 # steps, in order (default: all):
 #   ruff       ruff check .
+#   sanity     hacking/sanity.sh: ansible-test sanity + units on 2.19/py3.11 and 2.21/py3.13 (it also makes
+#              .venv-2.21, which the pytest step uses to check ansible-doc on 2.21)
 #   pytest     the whole pytest suite (emulator, unit, integration); "no tests collected" fails
-#   sanity     hacking/sanity.sh: ansible-test sanity + units on 2.19/py3.11 and 2.21/py3.13
 #   lint       ansible-lint (production profile, .ansible-lint)
 #   docs       antsibull-docs lint-collection-docs --plugin-docs .
 #   changelog  antsibull-changelog lint
@@ -17,7 +18,7 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "${ISC_ROOT}"
 
-ALL_STEPS=(ruff pytest sanity lint docs changelog build)
+ALL_STEPS=(ruff sanity pytest lint docs changelog build)
 
 steps=()
 for arg in "$@"; do

@@ -64,10 +64,11 @@ options:
     default: 30.0
   retries:
     description:
-      - How many times a request is retried after a 429, a 502, 503 or 504, or a connection error.
-      - 429 answers are retried on every method after the C(Retry-After) the service asks for; 5xx answers and
-        read errors are retried only where repeating the request is safe (never a PATCH). 400, 401, 403 and 404
-        are never retried.
+      - How many times a request is retried after a 502, 503 or 504, or a connection error. 5xx answers and read
+        errors are retried only where repeating the request is safe (never a PATCH). 400, 401, 403 and 404 are
+        never retried.
+      - 429 answers are retried on every method, after the C(Retry-After) the service asks for, for as long as
+        O(max_retry_wait) allows, whatever this count.
       - If not set, the value of the E(SAIL_RETRIES) environment variable is used.
     type: int
     default: 5
@@ -179,8 +180,8 @@ options:
       - name: sail_timeout
   retries:
     description:
-      - How many times a request is retried after a 429, a 502, 503 or 504, or a connection error.
-      - 400, 401, 403 and 404 are never retried.
+      - How many times a request is retried after a 502, 503 or 504, or a connection error.
+      - 429 answers are retried for as long as O(max_retry_wait) allows; 400, 401, 403 and 404 are never retried.
     type: int
     default: 5
     env:

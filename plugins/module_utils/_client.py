@@ -15,6 +15,7 @@ import inspect
 import ipaddress
 import json
 import os
+import random
 import re
 import threading
 import time
@@ -240,27 +241,40 @@ def _supported_retry_arguments(arguments: dict[str, Any]) -> dict[str, Any]:
 class _IscRetry(Retry):  # type: ignore[misc,valid-type]
     """urllib3 Retry with ISC's rules.
 
-    429 is retried on every method (the request was refused before any work); 5xx and read errors only on
-    methods in ``allowed_methods`` (a PATCH that timed out may have been applied). The total wait across
-    retries is bounded by ``max_total_wait``; each retry is announced through ``on_retry``.
+    429 is retried on every method (the request was refused before any work), for as long as the total wait
+    stays within ``max_total_wait``: ISC says when to come back, and several jobs sharing one client ID may
+    need several rounds. 502/503/504 (at most ``server_error_retries`` times) and read errors are retried only
+    on methods in ``allowed_methods`` (a PATCH that timed out may have been applied). Each retry is announced
+    through ``on_retry``.
     """
 
-    def __init__(self, *args: Any, max_total_wait: float = 120.0, waited: float = 0.0, on_retry: Callable[..., None] | None = None, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        max_total_wait: float = 120.0,
+        waited: float = 0.0,
+        server_error_retries: int = 5,
+        on_retry: Callable[..., None] | None = None,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.max_total_wait = max_total_wait
         self.waited = waited
+        self.server_error_retries = server_error_retries
         self.on_retry = on_retry
 
     def new(self, **kw: Any) -> _IscRetry:
         kw.setdefault("max_total_wait", self.max_total_wait)
         kw.setdefault("waited", self.waited)
+        kw.setdefault("server_error_retries", self.server_error_retries)
         kw.setdefault("on_retry", self.on_retry)
         return super().new(**kw)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
         if status_code == 429:
-            return bool(self.total)
-        return super().is_retry(method, status_code, has_retry_after)
+            return True
+        server_errors = sum(1 for attempt in self.history if attempt.status in (self.status_forcelist or ()))
+        return server_errors < self.server_error_retries and super().is_retry(method, status_code, has_retry_after)
 
     def increment(
         self,
@@ -277,9 +291,18 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         if self.waited + wait > self.max_total_wait:
             raise MaxRetryError(_pool, url, _RetryWaitExhausted(f"waiting {wait:.1f}s more would exceed max_retry_wait"))
         if self.on_retry is not None:
-            cause = f"HTTP {response.status}" if response is not None else type(error).__name__ if error else "an error"
-            self.on_retry(method, url, cause, len(new_retry.history) + 1, wait)
+            status = response.status if response is not None else None
+            cause = f"HTTP {status}" if status else type(error).__name__ if error else "an error"
+            self.on_retry(method, url, cause, len(new_retry.history) + 1, wait, status == 429)
         return new_retry.new(waited=self.waited + wait)
+
+    def sleep_for_retry(self, response: Any = None) -> bool:
+        retry_after = self.get_retry_after(response) if response is not None else None
+        if retry_after is None:
+            return False
+        # A little jitter, so that jobs sharing one client ID do not all come back in the same instant.
+        time.sleep(retry_after + random.uniform(0, min(1.0, 0.2 * retry_after)))
+        return True
 
 
 @dataclass
@@ -316,10 +339,10 @@ class IscClient:
     def _retry(self, allowed_methods: frozenset[str]) -> _IscRetry:
         arguments = _supported_retry_arguments(
             {
-                "total": self.config.retries,
+                "total": None,
                 "connect": self.config.retries,
                 "read": self.config.retries,
-                "status": self.config.retries,
+                "status": None,
                 "redirect": False,
                 "other": 0,
                 "allowed_methods": allowed_methods,
@@ -332,7 +355,7 @@ class IscClient:
                 "respect_retry_after_header": True,
             }
         )
-        return _IscRetry(**arguments, max_total_wait=self.config.max_retry_wait, on_retry=self._on_retry)
+        return _IscRetry(**arguments, max_total_wait=self.config.max_retry_wait, server_error_retries=self.config.retries, on_retry=self._on_retry)
 
     def _build_session(self) -> requests.Session:
         session = requests.Session()
@@ -346,12 +369,13 @@ class IscClient:
             self._warn("validate_certs is false: the TLS certificate of the ISC tenant is not verified. Use ca_path instead outside of tests.")
         return session
 
-    def _on_retry(self, method: str | None, url: str | None, cause: str, attempt: int, wait: float) -> None:
+    def _on_retry(self, method: str | None, url: str | None, cause: str, attempt: int, wait: float, rate_limited: bool) -> None:
         self._attempt.count = attempt
         with self._stats_lock:
             self.stats["retries"] += 1
         path = urlsplit(url or "").path
-        self._warn(f"Retrying {method} {path} after {cause} (attempt {attempt} of {self.config.retries + 1}) in {wait:.1f}s.")
+        budget = f"waiting at most {self.config.max_retry_wait:g}s in all" if rate_limited else f"of {self.config.retries + 1}"
+        self._warn(f"Retrying {method} {path} after {cause} (attempt {attempt} {budget}) in {wait:.1f}s.")
 
     def _count(self, key: str, amount: float = 1) -> None:
         with self._stats_lock:

@@ -59,8 +59,8 @@ _DROPPED_NAMES = frozenset({"PYTHONPATH"})
 SUBPROCESS_TIMEOUT_S = 900
 
 
-def _ansible_executable(name: str) -> str:
-    """The ansible CLI installed next to the running interpreter (the venv under test), else the one on PATH."""
+def executable(name: str) -> str:
+    """The CLI (ansible-playbook, ansible-galaxy, ansible-runner, ...) installed next to the running interpreter (the venv under test), else the one on PATH."""
     beside = Path(sys.executable).parent / name
     if beside.exists():
         return str(beside)
@@ -254,7 +254,7 @@ class AnsibleRunner:
         if not path.exists():
             raise FileNotFoundError(path)
         results_file = self._next_results_file()
-        command = [_ansible_executable("ansible-playbook"), "-i", str(self.inventory), str(path)]
+        command = [executable("ansible-playbook"), "-i", str(self.inventory), str(path)]
         if extra_vars:
             vars_file = self.work_dir / f"extra-vars-{self._run_number}.json"
             vars_file.write_text(json.dumps(dict(extra_vars)), encoding="utf-8")
@@ -282,7 +282,7 @@ class AnsibleRunner:
     ) -> PlaybookRun:
         results_file = self._next_results_file()
         args = module_args if isinstance(module_args, str) else json.dumps(dict(module_args))
-        command = [_ansible_executable("ansible"), "localhost", "-i", str(self.inventory), "-m", module]
+        command = [executable("ansible"), "localhost", "-i", str(self.inventory), "-m", module]
         if args:
             command += ["-a", args]
         if check:

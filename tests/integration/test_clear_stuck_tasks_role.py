@@ -14,9 +14,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
-from conftest import CANARY_SECRET, COLLECTIONS_PATH, REPO_ROOT
+from conftest import CANARY_SECRET, COLLECTIONS_PATH, REPO_ROOT, executable
 
 SOURCE_A = "2c9180835d2e5168015d32f890ca1581"  # the emulator's "Active Directory"
 SOURCE_B = "2c91808568c529c60168cca6f90c1313"  # the emulator's "Workday"
@@ -220,13 +219,6 @@ RUNNER_CLIENT_ID = "awx-7f3e-scheduled-job"
 RUNNER_SECRET = "S3cr3t-AWX-injected-9b1c4e7d2a"  # distinctive, so any leak is found by a plain search
 
 
-def _ansible_runner() -> str:
-    beside = Path(sys.executable).parent / "ansible-runner"
-    if not beside.exists():
-        pytest.fail(f"ansible-runner is not installed next to {sys.executable} (it is in requirements/dev.txt)")
-    return str(beside)
-
-
 def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secret(emulator: Any, tmp_path: Path) -> None:
     ids = seed(emulator)
     emulator.tenant.add_client(RUNNER_CLIENT_ID, RUNNER_SECRET, user_context=True)
@@ -262,7 +254,7 @@ def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secr
     run_env = {name: value for name, value in os.environ.items() if not name.startswith(("SAIL_", "ANSIBLE_")) and name != "PYTHONPATH"}
     run_env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{run_env.get('PATH', '')}"
     completed = subprocess.run(
-        [_ansible_runner(), "run", str(private), "-p", "clear_stuck_tasks.yml", "--ident", "job-1"],
+        [executable("ansible-runner"), "run", str(private), "-p", "clear_stuck_tasks.yml", "--ident", "job-1"],
         env=run_env,
         capture_output=True,
         text=True,

@@ -14,7 +14,6 @@ import os
 import re
 import shutil
 import subprocess
-import sys
 import tarfile
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,6 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from conftest import executable
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKOUT_COLLECTIONS = REPO_ROOT / ".build" / "collections"
@@ -75,17 +75,6 @@ DECOYS = (
 )
 
 
-def _executable(name: str) -> str:
-    """The CLI installed next to the running interpreter (the venv under test), else the one on PATH."""
-    beside = Path(sys.executable).parent / name
-    if beside.exists():
-        return str(beside)
-    found = shutil.which(name)
-    if not found:
-        pytest.fail(f"{name} not found next to {sys.executable} or on PATH")
-    return found
-
-
 def _hermetic_env(work_dir: Path, collections_path: Path, extra: Mapping[str, str] | None = None) -> dict[str, str]:
     env = {name: value for name, value in os.environ.items() if not name.startswith(("ANSIBLE_", "SAIL_")) and name != "PYTHONPATH"}
     config = work_dir / "ansible.cfg"
@@ -129,7 +118,7 @@ def _build(source: Path, output_dir: Path, work_dir: Path) -> Path:
     output_dir.mkdir(parents=True, exist_ok=True)
     # Collections path = an empty dir: building must not depend on what is installed.
     env = _hermetic_env(work_dir, work_dir / "no-collections")
-    _run([_executable("ansible-galaxy"), "collection", "build", "--output-path", str(output_dir), str(source)], env, work_dir)
+    _run([executable("ansible-galaxy"), "collection", "build", "--output-path", str(output_dir), str(source)], env, work_dir)
     tarballs = sorted(output_dir.glob("sailpoint-isc-*.tar.gz"))
     assert len(tarballs) == 1, f"expected one sailpoint-isc tarball in {output_dir}, found {[t.name for t in tarballs]}"
     return tarballs[0]
@@ -164,7 +153,7 @@ def installed(tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     # ansible-galaxy would answer "Nothing to do ... already installed" and install nothing.
     env = _hermetic_env(work, install_dir)
     _run(
-        [_executable("ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p", str(install_dir), str(tarball)],
+        [executable("ansible-galaxy"), "collection", "install", "--offline", "--no-deps", "-p", str(install_dir), str(tarball)],
         env,
         work,
     )
@@ -179,7 +168,7 @@ def installed(tarball: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _cores() -> list[pytest.param]:
     """ansible-doc of the baseline core (this venv) and of ansible-core 2.21 when hacking/sanity.sh made .venv-2.21."""
-    params = [pytest.param(_executable("ansible-doc"), id="core-current")]
+    params = [pytest.param(executable("ansible-doc"), id="core-current")]
     newer = REPO_ROOT / ".venv-2.21" / "bin" / "ansible-doc"
     params.append(
         pytest.param(
@@ -278,7 +267,7 @@ def test_build_ignore_drops_developer_junk(tmp_path: Path) -> None:
 def test_installed_copy_is_found_by_ansible(installed: Path, tmp_path: Path) -> None:
     env = _hermetic_env(tmp_path, installed)
 
-    completed = _run([_executable("ansible-galaxy"), "collection", "list", "sailpoint.isc", "--format", "yaml"], env, tmp_path)
+    completed = _run([executable("ansible-galaxy"), "collection", "list", "sailpoint.isc", "--format", "yaml"], env, tmp_path)
 
     listed = yaml.safe_load(completed.stdout)
     assert listed == {str(installed / "ansible_collections"): {"sailpoint.isc": {"version": _galaxy_version()}}}
@@ -314,7 +303,7 @@ def _timestamp(value: str) -> datetime:
 def test_builder_introspect_lists_exactly_the_collection_needs(installed: Path, tmp_path: Path) -> None:
     env = _hermetic_env(tmp_path, installed)
 
-    completed = _run([_executable("ansible-builder"), "introspect", "--sanitize", str(installed)], env, tmp_path)
+    completed = _run([executable("ansible-builder"), "introspect", "--sanitize", str(installed)], env, tmp_path)
 
     data = yaml.safe_load(completed.stdout)
     ours = [line for line in data["python"] if line.endswith("# from collection sailpoint.isc")]
@@ -334,7 +323,7 @@ def test_builder_create_makes_a_build_context(tmp_path: Path) -> None:
     # No container engine is used by `create`; the file name is fixed so the result does not depend on
     # whether docker or podman happens to be installed.
     _run(
-        [_executable("ansible-builder"), "create", "-f", str(definition), "--context", str(context), "--output-filename", "Containerfile"],
+        [executable("ansible-builder"), "create", "-f", str(definition), "--context", str(context), "--output-filename", "Containerfile"],
         env,
         REPO_ROOT,
     )

@@ -145,6 +145,14 @@ def test_total_retry_wait_is_bounded(emulator):
     assert len(api_requests(emulator, "GET")) == 2
 
 
+def test_429_outlasting_the_retry_count_is_waited_out(emulator):
+    emulator.tenant.add_task()
+    client = make_client(emulator, retries=1)
+    emulator.tenant.inject_fault("rate_limit_storm", retry_after=1, count=3, path_contains="/task-status")
+    assert client.count_tasks() == 1
+    assert [entry["status"] for entry in api_requests(emulator, "GET")] == [429, 429, 429, 200]
+
+
 def test_patch_is_not_repeated_after_a_5xx(emulator):
     task = emulator.tenant.add_task(completion_status=None)
     client = make_client(emulator)
