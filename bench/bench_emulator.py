@@ -14,9 +14,7 @@ import argparse
 import json
 import os
 import statistics
-import subprocess
 import sys
-import tempfile
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -24,22 +22,12 @@ from pathlib import Path
 
 import requests
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "emulator"))
+from isc_emulator.testing import EmulatorProcess  # noqa: E402
+
 PAGE_SIZE = 250
 CLIENT_ID, CLIENT_SECRET = "pat-0001-demo-client", "pat-demo-secret"
 LIST_PATH = "/v2025/task-status"
-
-
-def start_emulator(task_count: int) -> tuple[subprocess.Popen[bytes], str]:
-    port_file = Path(tempfile.mkdtemp(prefix="isc-bench-")) / "port"
-    command = [sys.executable, "-m", "isc_emulator", "--port", "0", "--port-file", str(port_file)]
-    command += ["--seed", "empty", "--generate", str(task_count), "--rate-limit", "off"]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
-    deadline = time.monotonic() + 30
-    while not port_file.exists():
-        if process.poll() is not None or time.monotonic() > deadline:
-            raise SystemExit("the emulator did not start")
-        time.sleep(0.05)
-    return process, f"http://127.0.0.1:{int(port_file.read_text())}"
 
 
 def fetch_token(base_url: str) -> str:
@@ -97,7 +85,8 @@ def main() -> int:
     client_counts = [int(value) for value in args.clients.split(",")]
     page_count = -(-args.tasks // PAGE_SIZE)
 
-    process, base_url = start_emulator(args.tasks)
+    emulator = EmulatorProcess("--seed", "empty", "--generate", str(args.tasks), "--rate-limit", "off")
+    base_url = emulator.url
     try:
         token = fetch_token(base_url)
         print(f"isc-emulator at {base_url}: {args.tasks} tasks, {page_count} pages of {PAGE_SIZE}, median of {args.rounds} rounds")
@@ -121,8 +110,7 @@ def main() -> int:
                 )
         print("emulator ms/page: median time inside the emulator per page, injected latency excluded")
     finally:
-        process.terminate()
-        process.wait(timeout=10)
+        emulator.stop()
     return 0
 
 

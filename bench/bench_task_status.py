@@ -25,15 +25,14 @@ import json
 import os
 import subprocess
 import sys
-import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 COLLECTIONS_PATH = REPO_ROOT / ".build" / "collections"
-EMULATOR_PATH = REPO_ROOT / "tests" / "emulator"
+sys.path.insert(0, str(REPO_ROOT / "tests" / "emulator"))
+from isc_emulator.testing import EmulatorProcess  # noqa: E402
+
 CLIENT_ID, CLIENT_SECRET = "pat-0001-demo-client", "pat-demo-secret"
 RATE_REQUESTS, RATE_WINDOW_S = 100, 10.0
 TIME_TARGET = 1.15
@@ -78,32 +77,8 @@ LOOP_PLAYBOOK = """---
 """
 
 
-class EmulatorProcess:
-    def __init__(self) -> None:
-        self.work_dir = Path(tempfile.mkdtemp(prefix="isc-bench-status-"))
-        port_file = self.work_dir / "port"
-        command = [sys.executable, "-m", "isc_emulator", "--port", "0", "--port-file", str(port_file), "--seed", "empty"]
-        command += ["--generate", str(BACKGROUND_TASKS), "--rate-limit", str(RATE_REQUESTS)]
-        env = {**os.environ, "PYTHONPATH": str(EMULATOR_PATH)}
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + 60
-        while not port_file.exists() or not port_file.read_text().strip():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the emulator did not start")
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
-
-    def control(self, method: str, path: str, body: object = None) -> object:
-        response = requests.request(method, f"{self.url}/_emulator{path}", json=body, timeout=30)
-        response.raise_for_status()
-        return response.json()
-
-    def add_stuck_tasks(self, count: int) -> list[str]:
-        return [self.control("POST", "/tasks", {"completionStatus": None, "age_s": 7200})["id"] for _repeat in range(count)]
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
+def add_stuck_tasks(emulator: EmulatorProcess, count: int) -> list[str]:
+    return [emulator.control("POST", "/tasks", {"completionStatus": None, "age_s": 7200})["id"] for _repeat in range(count)]
 
 
 def run_playbook(emulator: EmulatorProcess, playbook_text: str, ids: list[str], api_version: str, name: str) -> tuple[float, object]:
@@ -169,10 +144,10 @@ def main() -> int:
     parser.add_argument("--api-version", default="beta", choices=["beta", "v2024", "v2025", "v2026", "v1"])
     args = parser.parse_args()
 
-    emulator = EmulatorProcess()
+    emulator = EmulatorProcess("--seed", "empty", "--generate", str(BACKGROUND_TASKS), "--rate-limit", str(RATE_REQUESTS))
     failures: list[str] = []
     try:
-        bulk_ids = emulator.add_stuck_tasks(args.tasks)
+        bulk_ids = add_stuck_tasks(emulator, args.tasks)
         emulator.control("DELETE", "/requests")
         print(f"bulk: one task_status run with ids = {args.tasks} stuck tasks ({args.api_version}, emulator limit {RATE_REQUESTS}/{RATE_WINDOW_S:g} s)")
         bulk_wall, bulk_result = run_playbook(emulator, BULK_PLAYBOOK, bulk_ids, args.api_version, "bulk")
@@ -202,7 +177,7 @@ def main() -> int:
 
         # Let the rate window drain so the loop starts with the same budget.
         time.sleep(RATE_WINDOW_S)
-        loop_ids = emulator.add_stuck_tasks(args.loop_tasks)
+        loop_ids = add_stuck_tasks(emulator, args.loop_tasks)
         emulator.control("DELETE", "/requests")
         extrapolated = args.loop_tasks != args.tasks
         print(f"\nloop: a loop over single-task runs on {args.loop_tasks} stuck tasks" + (f" (extrapolated per task to {args.tasks})" if extrapolated else ""))

@@ -36,8 +36,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import requests
-
 REPO_ROOT = Path(__file__).resolve().parents[1]
 BENCH_DIR = REPO_ROOT / "bench"
 COLLECTIONS_PATH = REPO_ROOT / ".build" / "collections"
@@ -48,6 +46,7 @@ CLIENT_ID, CLIENT_SECRET = "pat-0001-demo-client", "pat-demo-secret"
 CLIENT_TARGET, PLAYBOOK_TARGET = 3.0, 10.0
 
 sys.path[:0] = [str(COLLECTIONS_PATH), str(EMULATOR_PATH)]
+from isc_emulator.testing import EmulatorProcess  # noqa: E402
 
 # The SDK side, run by the bench venv's Python. Prints one JSON line.
 SDK_SCRIPT = r"""
@@ -79,31 +78,6 @@ def ensure_bench_venv() -> Path:
     subprocess.run([sys.executable, "-m", "venv", str(BENCH_VENV)], check=True)
     subprocess.run([str(python), "-m", "pip", "install", "--quiet", "--disable-pip-version-check", SDK_REQUIREMENT], check=True)
     return python
-
-
-class EmulatorProcess:
-    def __init__(self, task_count: int, latency_ms: float) -> None:
-        port_file = Path(tempfile.mkdtemp(prefix="isc-bench-")) / "port"
-        command = [sys.executable, "-m", "isc_emulator", "--port", "0", "--port-file", str(port_file), "--seed", "empty"]
-        command += ["--generate", str(task_count), "--rate-limit", "off", "--latency-ms", str(latency_ms)]
-        env = {**os.environ, "PYTHONPATH": str(EMULATOR_PATH)}
-        self.process = subprocess.Popen(command, stdout=subprocess.DEVNULL, env=env)
-        deadline = time.monotonic() + 60
-        while not port_file.exists() or not port_file.read_text().strip():
-            if self.process.poll() is not None or time.monotonic() > deadline:
-                raise SystemExit("the emulator did not start")
-            time.sleep(0.05)
-        self.url = f"http://127.0.0.1:{int(port_file.read_text())}"
-
-    def clear_log(self) -> None:
-        requests.delete(f"{self.url}/_emulator/requests", timeout=10).raise_for_status()
-
-    def summary(self) -> dict[str, int]:
-        return requests.get(f"{self.url}/_emulator/requests/summary", timeout=10).json()
-
-    def stop(self) -> None:
-        self.process.terminate()
-        self.process.wait(timeout=10)
 
 
 def check_complete(label: str, count: int, unique: int, expected: int) -> None:
@@ -208,7 +182,7 @@ def main() -> int:
     args = parser.parse_args()
 
     sdk_python = ensure_bench_venv()
-    emulator = EmulatorProcess(args.tasks, args.latency_ms)
+    emulator = EmulatorProcess("--seed", "empty", "--generate", str(args.tasks), "--rate-limit", "off", "--latency-ms", str(args.latency_ms))
     try:
         print(f"emulator {emulator.url}: {args.tasks} tasks, {args.latency_ms:g} ms latency, rate limit off; listing GET /task-status/v1\n")
         client_times: list[float] = []
@@ -216,12 +190,12 @@ def main() -> int:
         client_requests: dict[str, int] = {}
         sdk_requests: dict[str, int] = {}
         for _round in range(args.rounds):
-            emulator.clear_log()
+            emulator.control("DELETE", "/requests")
             client_times.append(run_client(emulator.url, args.tasks))
-            client_requests = emulator.summary()
-            emulator.clear_log()
+            client_requests = emulator.control("GET", "/requests/summary")
+            emulator.control("DELETE", "/requests")
             sdk_times.append(run_sdk(sdk_python, emulator.url, args.tasks))
-            sdk_requests = emulator.summary()
+            sdk_requests = emulator.control("GET", "/requests/summary")
 
         floor_playbook = write_floor_playbook(emulator.url, Path(tempfile.mkdtemp(prefix="isc-bench-floor-")))
         module_times: list[float] = []
@@ -230,13 +204,13 @@ def main() -> int:
         module_requests: dict[str, int] = {}
         uri_requests: dict[str, int] = {}
         for _round in range(args.playbook_rounds):
-            emulator.clear_log()
+            emulator.control("DELETE", "/requests")
             module_times.append(run_playbook(BENCH_DIR / "module_list_tasks.yml", emulator.url))
-            module_requests = emulator.summary()
-            emulator.clear_log()
+            module_requests = emulator.control("GET", "/requests/summary")
+            emulator.control("DELETE", "/requests")
             uri_times.append(run_playbook(BENCH_DIR / "uri_list_tasks.yml", emulator.url))
-            uri_requests = emulator.summary()
-            emulator.clear_log()
+            uri_requests = emulator.control("GET", "/requests/summary")
+            emulator.control("DELETE", "/requests")
             floor_times.append(run_playbook(floor_playbook, emulator.url))
     finally:
         emulator.stop()

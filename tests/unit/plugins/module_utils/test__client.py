@@ -376,19 +376,14 @@ def test_user_agent_names_the_collection(emulator):
 
 @pytest.fixture(scope="module")
 def tls_emulator(tmp_path_factory):
-    trustme = pytest.importorskip("trustme", reason="trustme makes the test certificates; it is in requirements/dev.txt")
+    pytest.importorskip("trustme", reason="trustme makes the test certificates; it is in requirements/dev.txt")
     from isc_emulator import Emulator
+    from isc_emulator.testing import write_tls_files
 
-    folder = tmp_path_factory.mktemp("tls")
-    authority = trustme.CA()
-    certificate = authority.issue_cert("127.0.0.1", "localhost")
-    cert_file, key_file, ca_file = folder / "cert.pem", folder / "key.pem", folder / "ca.pem"
-    certificate.cert_chain_pems[0].write_to_path(str(cert_file))
-    certificate.private_key_pem.write_to_path(str(key_file))
-    authority.cert_pem.write_to_path(str(ca_file))
-    server = Emulator(port=0, seed="demo", tls_cert=str(cert_file), tls_key=str(key_file)).start()
+    cert_file, key_file, ca_file = write_tls_files(tmp_path_factory.mktemp("tls"))
+    server = Emulator(port=0, seed="demo", tls_cert=cert_file, tls_key=key_file).start()
     try:
-        yield server, str(ca_file)
+        yield server, ca_file
     finally:
         server.stop()
 
@@ -415,54 +410,20 @@ def test_validate_certs_false_works_and_warns(tls_emulator):
 
 
 def test_proxy_from_the_environment_is_used(emulator, monkeypatch):
-    import threading
-    import urllib.request
-    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+    from isc_emulator.testing import ForwardingProxy
 
-    seen = []
-
-    class ForwardingProxy(BaseHTTPRequestHandler):
-        def _forward(self):
-            seen.append(f"{self.command} {self.path}")
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else None
-            headers = {k: v for k, v in self.headers.items() if k.lower() not in ("host", "proxy-connection", "connection")}
-            request = urllib.request.Request(self.path, data=body, headers=headers, method=self.command)
-            try:
-                with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request) as answer:
-                    status, answer_headers, payload = answer.status, answer.headers, answer.read()
-            except urllib.error.HTTPError as error:
-                status, answer_headers, payload = error.code, error.headers, error.read()
-            self.send_response(status)
-            for key, value in answer_headers.items():
-                if key.lower() not in ("transfer-encoding", "connection", "content-length"):
-                    self.send_header(key, value)
-            self.send_header("Content-Length", str(len(payload)))
-            self.end_headers()
-            self.wfile.write(payload)
-
-        do_GET = do_POST = do_HEAD = do_PATCH = _forward
-
-        def log_message(self, *args):
-            pass
-
-    proxy = ThreadingHTTPServer(("127.0.0.1", 0), ForwardingProxy)
-    threading.Thread(target=proxy.serve_forever, daemon=True).start()
-    try:
-        emulator.tenant.add_task()
-        monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    emulator.tenant.add_task()
+    with ForwardingProxy() as proxy:
+        monkeypatch.setenv("HTTP_PROXY", proxy.url)
         monkeypatch.delenv("NO_PROXY", raising=False)
         monkeypatch.delenv("no_proxy", raising=False)
         assert make_client(emulator).count_tasks() == 1
-        assert any(line.startswith("POST http://127.0.0.1") and "/oauth/token" in line for line in seen)
-        assert any("/beta/task-status" in line for line in seen)
+        assert any(line.startswith("POST http://127.0.0.1") and "/oauth/token" in line for line in proxy.seen)
+        assert any("/beta/task-status" in line for line in proxy.seen)
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
-        before = len(seen)
+        before = len(proxy.seen)
         assert make_client(emulator).count_tasks() == 1
-        assert len(seen) == before, "NO_PROXY must bypass the proxy"
-    finally:
-        proxy.shutdown()
-        proxy.server_close()
+        assert len(proxy.seen) == before, "NO_PROXY must bypass the proxy"
 
 
 def test_collection_version_matches_galaxy_yml():
