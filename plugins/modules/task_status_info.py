@@ -52,7 +52,8 @@ options:
   sorters:
     description:
       - Order of the listed tasks by creation time, oldest first (V(created)) or newest first (V(-created)).
-      - Without it the order is the service's.
+      - Without it, tasks are listed oldest first, so that tasks created while the listing runs cannot shift the
+        pages already read.
     type: str
     choices: [created, -created]
   offset:
@@ -71,6 +72,14 @@ options:
       - List (or, with O(count_only=true), count) tasks that are still in progress.
     type: bool
     default: false
+  fields:
+    description:
+      - Return only these TaskStatus fields of each task (C(id) is always kept), to keep the output of large listings
+        small, for example in AWX job logs. Without it, tasks are returned as ISC sends them.
+      - Field names are ISC's, such as V(completionStatus), V(created), V(uniqueName) or V(target); an unknown name is
+        refused before any request.
+    type: list
+    elements: str
   count_only:
     description:
       - Return only RV(count), the number of matching tasks, and no tasks.
@@ -109,6 +118,13 @@ EXAMPLES = r"""
     - name: Show how it ended (empty when the id is unknown or older than 90 days)
       ansible.builtin.debug:
         msg: "{{ (one.tasks[0].completionStatus or 'still running') if one.tasks else one.msg }}"
+
+    - name: The last 50 tasks, only what an AWX job log needs
+      sailpoint.isc.task_status_info:
+        sorters: -created
+        limit: 50
+        fields: [uniqueName, completionStatus, created, completed]
+      register: recent
 
     - name: Find aggregations of one source that are still running
       sailpoint.isc.task_status_info:
@@ -159,8 +175,8 @@ EXAMPLES = r"""
 RETURN = r"""
 tasks:
   description:
-    - The tasks found, as ISC's TaskStatus objects, unchanged. Listed tasks are in the service's order (or O(sorters)
-      order), each once.
+    - The tasks found, as ISC's TaskStatus objects, unchanged (with O(fields), only those fields and C(id)). Listed
+      tasks are oldest first (or in O(sorters) order), each once.
     - Empty when O(id) is unknown or no task matches.
   returned: unless O(count_only=true)
   type: list
@@ -280,7 +296,30 @@ MODULE_OPTIONS: dict[str, dict[str, Any]] = {
     "limit": {"type": "int"},
     "pending": {"type": "bool", "default": False},
     "count_only": {"type": "bool", "default": False},
+    "fields": {"type": "list", "elements": "str"},
 }
+
+# Every field of ISC's TaskStatus schema (the same in every API version).
+TASK_STATUS_FIELDS = (
+    "id",
+    "type",
+    "uniqueName",
+    "description",
+    "parentName",
+    "launcher",
+    "target",
+    "created",
+    "modified",
+    "launched",
+    "completed",
+    "completionStatus",
+    "messages",
+    "returns",
+    "attributes",
+    "progress",
+    "percentComplete",
+    "taskDefinitionSummary",
+)
 
 MUTUALLY_EXCLUSIVE: list[list[str]] = [
     *(["id", other] for other in ("filters", "pending", "count_only", "sorters", "offset", "limit")),
@@ -289,6 +328,7 @@ MUTUALLY_EXCLUSIVE: list[list[str]] = [
     ["count_only", "sorters"],
     ["count_only", "offset"],
     ["count_only", "limit"],
+    ["count_only", "fields"],
 ]
 
 
@@ -303,6 +343,7 @@ class TaskQuery:
     limit: int | None = None
     pending: bool = False
     count_only: bool = False
+    fields: tuple[str, ...] | None = None
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -338,13 +379,23 @@ def _validated_filters(filters: Any, version: ApiVersion, pending: bool) -> dict
     return normalize_structured_filter(filters, version)
 
 
+def _projection(fields: list[str] | None) -> tuple[str, ...] | None:
+    if fields is None:
+        return None
+    unknown = [name for name in fields if name not in TASK_STATUS_FIELDS]
+    if unknown or not fields:
+        problem = f"not TaskStatus fields: {', '.join(unknown)}." if unknown else "the list is empty."
+        raise IscConfigError("fields", problem, f"Use some of: {', '.join(TASK_STATUS_FIELDS)}.")
+    return ("id", *(name for name in fields if name != "id"))
+
+
 def build_query(params: Mapping[str, Any], version: ApiVersion) -> TaskQuery:
     """Check the module options against ``version``; raises IscConfigError before anything is sent."""
     task_id = params.get("id")
     if task_id is not None:
         if not str(task_id).strip():
             raise IscConfigError("id", "the task id is empty.", "Give a task id, or leave id out to list tasks.")
-        return TaskQuery(task_id=str(task_id).strip())
+        return TaskQuery(task_id=str(task_id).strip(), fields=_projection(params.get("fields")))
     offset = params.get("offset")
     if offset is not None and offset < 0:
         raise IscConfigError("offset", f"{offset} is negative.", "Give 0 or more.")
@@ -352,6 +403,7 @@ def build_query(params: Mapping[str, Any], version: ApiVersion) -> TaskQuery:
     if limit is not None and limit < 1:
         raise IscConfigError("limit", f"{limit} is not a number of tasks to return.", "Give 1 or more, or leave limit out for every task.")
     pending = bool(params.get("pending"))
+    fields = params.get("fields")
     return TaskQuery(
         filters=_validated_filters(params.get("filters"), version, pending),
         sorters=params.get("sorters"),
@@ -359,7 +411,14 @@ def build_query(params: Mapping[str, Any], version: ApiVersion) -> TaskQuery:
         limit=limit,
         pending=pending,
         count_only=bool(params.get("count_only")),
+        fields=_projection(fields),
     )
+
+
+def _project(tasks: list[dict[str, Any]], fields: tuple[str, ...] | None) -> list[dict[str, Any]]:
+    if not fields:
+        return tasks
+    return [{name: task[name] for name in fields if name in task} for task in tasks]
 
 
 def run(query: TaskQuery, client: IscClient) -> dict[str, Any]:
@@ -373,7 +432,7 @@ def run(query: TaskQuery, client: IscClient) -> dict[str, Any]:
                 "count": 0,
                 "msg": f"No task with id {query.task_id}; it is unknown, or older than 90 days (ISC returns no data for those).",
             }
-        return {"changed": False, "tasks": [task], "count": 1}
+        return {"changed": False, "tasks": _project([task], query.fields), "count": 1}
 
     if query.pending:
         if query.count_only:
@@ -383,7 +442,7 @@ def run(query: TaskQuery, client: IscClient) -> dict[str, Any]:
         if query.count_only:
             return {"changed": False, "count": client.count_tasks(query.filters)}
         tasks = list(client.iter_tasks(query.filters, sorters=query.sorters, offset=query.offset, limit=query.limit))
-    return {"changed": False, "tasks": tasks, "count": len(tasks)}
+    return {"changed": False, "tasks": _project(tasks, query.fields), "count": len(tasks)}
 
 
 def main() -> None:

@@ -330,3 +330,11 @@ def test_adhoc_with_connection_from_sail_environment_only(run_adhoc, emulator):
     no_credentials = run_adhoc("pending=true", client=None, expect_rc=2)
     assert "SAIL_CLIENT_ID" in no_credentials.result()["msg"]
     assert [entry["path"] for entry in emulator.tenant.request_log()].count("/oauth/token") == 4
+
+
+def test_fields_keep_only_what_was_asked(run_playbook, emulator):
+    emulator.tenant.reset(seed="demo")
+    run = run_playbook("task_status_info_fields.yml", api_version="v2025")
+    assert run.status("Check the projection") == "ok"
+    newest = sorted((task for task in emulator.tenant.tasks() if not task["_expired"]), key=lambda task: task["created"], reverse=True)[:5]
+    assert [task["uniqueName"] for task in run.result("The newest tasks, a few fields only")["tasks"]] == [task["uniqueName"] for task in newest]

@@ -21,7 +21,7 @@ TASK_B = {"id": "task-b", "completionStatus": None}
 
 
 def params(**overrides: Any) -> dict[str, Any]:
-    base = {"id": None, "filters": None, "sorters": None, "offset": None, "limit": None, "pending": False, "count_only": False}
+    base = {"id": None, "filters": None, "sorters": None, "offset": None, "limit": None, "pending": False, "count_only": False, "fields": None}
     base.update(overrides)
     return base
 
@@ -165,6 +165,30 @@ class TestRun:
         client.get_task.side_effect = IscNotFoundError(method="GET", path="/beta/task-status/{id}", status=404)
         with pytest.raises(IscNotFoundError):
             run(TaskQuery(task_id="x"), client)
+
+
+class TestFields:
+    def test_projection_keeps_id_and_the_named_fields(self) -> None:
+        client = client_for("v2025")
+        client.iter_tasks.return_value = iter([{**TASK_A, "uniqueName": "A", "messages": []}, {**TASK_B, "uniqueName": "B"}])
+        query = build_query(params(fields=["uniqueName", "completionStatus"]), API_VERSIONS["v2025"])
+        assert query.fields == ("id", "uniqueName", "completionStatus")
+        assert run(query, client)["tasks"] == [
+            {"id": "task-a", "uniqueName": "A", "completionStatus": "SUCCESS"},
+            {"id": "task-b", "uniqueName": "B", "completionStatus": None},
+        ]
+
+    def test_projection_of_one_task(self) -> None:
+        client = client_for()
+        client.get_task.return_value = {**TASK_A, "uniqueName": "A"}
+        result = run(build_query(params(id="task-a", fields=["completionStatus"]), API_VERSIONS["beta"]), client)
+        assert result["tasks"] == [{"id": "task-a", "completionStatus": "SUCCESS"}]
+
+    @pytest.mark.parametrize("fields", [["status"], ["completionStatus", "sourceId"], []])
+    def test_unknown_or_no_fields_are_refused_by_name(self, fields: list[str]) -> None:
+        with pytest.raises(IscConfigError) as raised:
+            build_query(params(fields=fields), API_VERSIONS["beta"])
+        assert raised.value.option == "fields" and "completionStatus" in str(raised.value)
 
 
 class ModuleExit(Exception):
