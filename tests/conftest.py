@@ -34,3 +34,18 @@ def emulator(emulator_server: Emulator) -> Iterator[Emulator]:
     emulator_server.reset(seed="empty")
     yield emulator_server
     emulator_server.reset(seed="empty")
+
+
+@pytest.fixture(scope="session")
+def tls_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, str]]:
+    """A second emulator (demo seed) serving HTTPS with a certificate from a throw-away CA: (emulator, CA bundle)."""
+    if Emulator is None:
+        pytest.skip(NO_EMULATOR)
+    from isc_emulator.testing import write_tls_files
+
+    cert_file, key_file, ca_file = write_tls_files(tmp_path_factory.mktemp("tls"))
+    server = Emulator(host="127.0.0.1", port=0, seed="demo", tls_cert=cert_file, tls_key=key_file).start()
+    try:
+        yield server, ca_file
+    finally:
+        server.stop()

@@ -6,27 +6,15 @@ ca_path, accepted with a warning under validate_certs: false; HTTP(S)_PROXY and 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 from conftest import AnsibleRunner
 
 from isc_emulator import Emulator
-from isc_emulator.testing import ForwardingProxy, write_tls_files
+from isc_emulator.testing import ForwardingProxy
 
 PLAYBOOK = "tls_and_proxy.yml"
-
-
-@pytest.fixture(scope="module")
-def tls_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[Emulator, str]]:
-    cert_file, key_file, ca_file = write_tls_files(tmp_path_factory.mktemp("tls"))
-    server = Emulator(port=0, seed="demo", tls_cert=cert_file, tls_key=key_file).start()
-    try:
-        yield server, ca_file
-    finally:
-        server.stop()
 
 
 def pending(server: Emulator) -> int:

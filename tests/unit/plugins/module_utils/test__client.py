@@ -374,20 +374,6 @@ def test_user_agent_names_the_collection(emulator):
 # -- TLS and proxies ----------------------------------------------------------------------------------------
 
 
-@pytest.fixture(scope="module")
-def tls_emulator(tmp_path_factory):
-    pytest.importorskip("trustme", reason="trustme makes the test certificates; it is in requirements/dev.txt")
-    from isc_emulator import Emulator
-    from isc_emulator.testing import write_tls_files
-
-    cert_file, key_file, ca_file = write_tls_files(tmp_path_factory.mktemp("tls"))
-    server = Emulator(port=0, seed="demo", tls_cert=cert_file, tls_key=key_file).start()
-    try:
-        yield server, ca_file
-    finally:
-        server.stop()
-
-
 def test_self_signed_certificate_refused_by_default(tls_emulator):
     server, _ca_file = tls_emulator
     assert server.url.startswith("https://")
