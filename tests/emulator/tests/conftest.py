@@ -1,8 +1,6 @@
-"""Fixtures for the emulator's own tests: one in-process emulator per session, reset before every test."""
+"""Fixtures for the emulator's own tests, on top of the shared emulator fixtures in tests/conftest.py."""
 
 from __future__ import annotations
-
-from collections.abc import Iterator
 
 import pytest
 from emulator_testlib import API_CLIENT, PAT_CLIENT, ApiSession
@@ -11,18 +9,15 @@ from isc_emulator import Emulator
 
 
 @pytest.fixture(scope="session")
-def emu_server() -> Iterator[Emulator]:
-    server = Emulator(host="127.0.0.1", port=0, seed="empty").start()
-    yield server
-    server.stop()
+def emu_server(emulator_server: Emulator) -> Emulator:
+    """The one session emulator of tests/conftest.py, under the name these tests use."""
+    return emulator_server
 
 
 @pytest.fixture
-def emu(emu_server: Emulator) -> Iterator[Emulator]:
+def emu(emulator: Emulator) -> Emulator:
     """The session's emulator with an empty tenant, startup settings, no faults and an empty request log."""
-    emu_server.reset(seed="empty")
-    yield emu_server
-    emu_server.reset(seed="empty")
+    return emulator
 
 
 @pytest.fixture
