@@ -14,9 +14,14 @@ Two comparisons, measured side by side in one run against one emulator (its own 
 2. The whole one-task playbook (``bench/module_list_tasks.yml``) against the equivalent ``ansible.builtin.uri``
    playbook (``bench/uri_list_tasks.yml``: token, count, one call per page, pages joined), each a complete
    ``ansible-playbook`` process. Target: the module playbook at least 10x faster.
-   For scale, a third playbook runs a stand-in module that does no HTTP at all and only prints the same
-   10,000-task result: what ansible-playbook itself costs to start and to carry that result, the floor under
-   any module that returns the tasks.
+   For scale, three more playbooks, none of which makes a request:
+   - startup: one ``ansible.builtin.debug`` task, what ansible-playbook costs before any result is carried;
+   - module floor: a stand-in module that only prints the same 10,000-task result, recorded once here;
+   - action floor: a stand-in action plugin that returns that recorded result inside the controller, so no
+     module process, no module-side result encoding and no result decoding at all.
+   Their times bound what any module or action plugin returning the whole tasks could reach: ansible-core's
+   own handling of a 10,000-task result (its no_log scrub, result copies, callback conversion) is in both
+   floors and is outside the collection.
 
 Every listing is checked to return each of the 10,000 tasks exactly once, and the request counts come from the
 emulator's request log.
@@ -128,40 +133,73 @@ import sys
 with open(%r) as stream:
     sys.stdout.write(stream.read())
 """
-FLOOR_PLAYBOOK = """- name: Print a recorded 10,000-task result without any HTTP
+FLOOR_ACTION = """import json
+from ansible.plugins.action import ActionBase
+
+
+class ActionModule(ActionBase):
+    def run(self, tmp=None, task_vars=None):
+        with open(%r, "a") as marker:
+            marker.write("ran\\n")
+        with open(%r) as stream:
+            return json.load(stream)
+"""
+FLOOR_PLAYBOOK = """- name: Return a recorded 10,000-task result without any HTTP
   hosts: localhost
   gather_facts: false
   tasks:
-    - name: Print the recorded result
+    - name: Return the recorded result
       print_recorded_result:
       register: listed
 """
+STARTUP_PLAYBOOK = """- name: Start ansible-playbook and run one task that carries no result
+  hosts: localhost
+  gather_facts: false
+  tasks:
+    - name: Say hello
+      ansible.builtin.debug:
+        msg: hello
+"""
 
 
-def write_floor_playbook(url: str, work_dir: Path) -> Path:
-    """A playbook whose one module prints the result task_status_info returns, recorded once here."""
+def write_floor_playbooks(url: str, work_dir: Path) -> tuple[Path, Path, Path]:
+    """The startup, module-floor and action-floor playbooks, with the result task_status_info returns recorded once."""
     from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient  # noqa: PLC0415
 
     config = ClientConfig.from_options({"base_url": url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "api_version": "v1"})
     tasks = list(IscClient(config).iter_tasks())
     result_file = work_dir / "result.json"
     result_file.write_text(json.dumps({"changed": False, "tasks": tasks, "count": len(tasks)}), encoding="utf-8")
-    library = work_dir / "library"
-    library.mkdir(exist_ok=True)
-    (library / "print_recorded_result.py").write_text(FLOOR_MODULE % str(result_file), encoding="utf-8")
-    playbook = work_dir / "floor.yml"
-    playbook.write_text(FLOOR_PLAYBOOK, encoding="utf-8")
-    return playbook
+    startup = work_dir / "startup" / "startup.yml"
+    module_floor = work_dir / "module_floor" / "floor.yml"
+    action_floor = work_dir / "action_floor" / "floor.yml"
+    for playbook in (startup, module_floor, action_floor):
+        playbook.parent.mkdir()
+    startup.write_text(STARTUP_PLAYBOOK, encoding="utf-8")
+    # The module floor's directory holds the module under library/; the action floor's holds the same module
+    # and an action plugin of the same name, which ansible-core then runs instead of the module.
+    for playbook in (module_floor, action_floor):
+        (playbook.parent / "library").mkdir()
+        (playbook.parent / "library" / "print_recorded_result.py").write_text(FLOOR_MODULE % str(result_file), encoding="utf-8")
+        playbook.write_text(FLOOR_PLAYBOOK, encoding="utf-8")
+    (action_floor.parent / "action_plugins").mkdir()
+    marker = action_floor.parent / "action_ran"
+    action_source = FLOOR_ACTION % (str(marker), str(result_file))
+    (action_floor.parent / "action_plugins" / "print_recorded_result.py").write_text(action_source, encoding="utf-8")
+    return startup, module_floor, action_floor
 
 
 def run_playbook(playbook: Path, url: str) -> float:
     executable = Path(sys.executable).parent / "ansible-playbook"
     command = [str(executable), "-i", "localhost,", "-c", "local", str(playbook)]
-    library = playbook.parent / "library"
+    env = ansible_env(url)
+    library, action_plugins = playbook.parent / "library", playbook.parent / "action_plugins"
     if library.is_dir():
         command += ["-M", str(library)]
+    if action_plugins.is_dir():
+        env["ANSIBLE_ACTION_PLUGINS"] = str(action_plugins)
     started = time.perf_counter()
-    completed = subprocess.run(command, env=ansible_env(url), capture_output=True, text=True, check=False, cwd=BENCH_DIR)
+    completed = subprocess.run(command, env=env, capture_output=True, text=True, check=False, cwd=BENCH_DIR)
     seconds = time.perf_counter() - started
     if completed.returncode != 0:
         raise SystemExit(f"{playbook.name} failed:\n{completed.stdout}\n{completed.stderr}")
@@ -197,10 +235,12 @@ def main() -> int:
             sdk_times.append(run_sdk(sdk_python, emulator.url, args.tasks))
             sdk_requests = emulator.control("GET", "/requests/summary")
 
-        floor_playbook = write_floor_playbook(emulator.url, Path(tempfile.mkdtemp(prefix="isc-bench-floor-")))
+        startup_playbook, module_floor_playbook, action_floor_playbook = write_floor_playbooks(emulator.url, Path(tempfile.mkdtemp(prefix="isc-bench-floor-")))
         module_times: list[float] = []
         uri_times: list[float] = []
-        floor_times: list[float] = []
+        startup_times: list[float] = []
+        module_floor_times: list[float] = []
+        action_floor_times: list[float] = []
         projected_times: list[float] = []
         module_requests: dict[str, int] = {}
         uri_requests: dict[str, int] = {}
@@ -212,7 +252,14 @@ def main() -> int:
             uri_times.append(run_playbook(BENCH_DIR / "uri_list_tasks.yml", emulator.url))
             uri_requests = emulator.control("GET", "/requests/summary")
             emulator.control("DELETE", "/requests")
-            floor_times.append(run_playbook(floor_playbook, emulator.url))
+            startup_times.append(run_playbook(startup_playbook, emulator.url))
+            module_floor_times.append(run_playbook(module_floor_playbook, emulator.url))
+            action_floor_times.append(run_playbook(action_floor_playbook, emulator.url))
+            marker = action_floor_playbook.parent / "action_ran"
+            if not marker.is_file() or len(marker.read_text().splitlines()) != len(action_floor_times):
+                raise SystemExit("the action floor did not run its action plugin")
+            if emulator.control("GET", "/requests/summary"):
+                raise SystemExit("a floor playbook made a request; it must not")
             projected_times.append(run_playbook(BENCH_DIR / "module_list_tasks_fields.yml", emulator.url))
     finally:
         emulator.stop()
@@ -225,19 +272,22 @@ def main() -> int:
         (f"SDK {SDK_REQUIREMENT} Paginator.paginate", sdk_s, sdk_times, sdk_requests),
         ("playbook: one sailpoint.isc.task_status_info task", module_s, module_times, module_requests),
         ("playbook: ansible.builtin.uri token + count + page loop", uri_s, uri_times, uri_requests),
-        ("floor: a module that only prints the recorded result", statistics.median(floor_times), floor_times, {}),
+        ("startup: one debug task, no result carried", statistics.median(startup_times), startup_times, {}),
+        ("module floor: a module that only prints the recorded result", statistics.median(module_floor_times), module_floor_times, {}),
+        ("action floor: an action plugin returning it in the controller", statistics.median(action_floor_times), action_floor_times, {}),
         ("for information: the module with fields: [completionStatus]", statistics.median(projected_times), projected_times, {}),
     ]
     for label, median, runs, made in rows:
-        print(f"{label:58} median {median:7.2f} s  (runs: {', '.join(f'{run:.2f}' for run in runs)})")
+        print(f"{label:64} median {median:7.2f} s  (runs: {', '.join(f'{run:.2f}' for run in runs)})")
         if made:
-            print(f"{'':58} requests: {requests_made(made)}")
+            print(f"{'':64} requests: {requests_made(made)}")
     print()
     client_ok, playbook_ok = client_ratio >= CLIENT_TARGET, playbook_ratio >= PLAYBOOK_TARGET
     print(f"client vs SDK Paginator:   {client_ratio:5.1f}x faster (target >= {CLIENT_TARGET:g}x: {'met' if client_ok else 'MISSED'})")
     print(f"module playbook vs uri:    {playbook_ratio:5.1f}x faster (target >= {PLAYBOOK_TARGET:g}x: {'met' if playbook_ok else 'MISSED'})")
-    floor_ratio = uri_s / statistics.median(floor_times)
-    print(f"uri vs the floor:          {floor_ratio:5.1f}x (the most any module returning these tasks could reach here)")
+    best_floor_s = min(statistics.median(module_floor_times), statistics.median(action_floor_times))
+    print(f"uri vs the lower floor:    {uri_s / best_floor_s:5.1f}x (the most any module or action plugin returning these tasks could reach here)")
+    print(f"module vs the lower floor: {module_s - best_floor_s:5.2f} s more (listing over HTTP, module start, ansible-core's result encoding)")
     projected_ratio = uri_s / statistics.median(projected_times)
     print(f"uri vs module with fields: {projected_ratio:5.1f}x (not equivalent: two fields per task instead of whole tasks)")
     return 1 if args.strict and not (client_ok and playbook_ok) else 0
