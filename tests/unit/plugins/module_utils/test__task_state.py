@@ -7,7 +7,6 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
 from typing import Any
-from unittest.mock import Mock
 
 import jsonpatch
 import pytest
@@ -15,7 +14,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _task_state as ts
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscBadRequestError,
     IscConfigError,
@@ -25,7 +23,8 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscTaskError,
     IscWaitTimeoutError,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils._versions import API_VERSIONS, COMPLETION_STATUSES
+from ansible_collections.sailpoint.isc.plugins.module_utils._versions import COMPLETION_STATUSES
+from ansible_collections.sailpoint.isc.tests.unit.fakes import mock_client
 
 NOW = datetime(2024, 5, 17, 19, 33, 16, 470000, tzinfo=UTC)
 NOW_TEXT = "2024-05-17T19:33:16.470Z"
@@ -51,12 +50,6 @@ def make_task(task_id: str = "t1", status: str | None = None, completed: str | N
     }
     task.update(fields)
     return task
-
-
-def make_client(version: str = "beta") -> Mock:
-    client = Mock(spec=IscClient)
-    client.version = API_VERSIONS[version]
-    return client
 
 
 def patched(task: dict[str, Any], operations: list[dict[str, Any]]) -> dict[str, Any]:
@@ -275,7 +268,7 @@ def test_applying_a_plan_reaches_a_state_that_needs_no_further_change(current_st
 
 
 def test_check_mode_predicts_and_sends_nothing():
-    client = make_client()
+    client = mock_client()
     task = make_task()
     outcome = ts.apply_plan(client, ts.plan_change(task, desired(), NOW), desired(), check_mode=True, now=NOW)
 
@@ -285,7 +278,7 @@ def test_check_mode_predicts_and_sends_nothing():
 
 
 def test_patch_is_guarded_and_result_read_back():
-    client = make_client()
+    client = mock_client()
     task = make_task()
     client.get_task.return_value = task
     client.patch_task.side_effect = lambda task_id, operations: patched(task, operations)
@@ -300,7 +293,7 @@ def test_patch_is_guarded_and_result_read_back():
 
 
 def test_idempotent_run_sends_no_patch():
-    client = make_client()
+    client = mock_client()
     client.get_task.return_value = make_task(status="ERROR", completed=NOW_TEXT, description="Stuck")
 
     outcome = ts.set_task_state(client, "t1", desired(completion_status="Error", description="Stuck"), check_mode=False, now=NOW)
@@ -310,7 +303,7 @@ def test_idempotent_run_sends_no_patch():
 
 
 def test_unknown_task_is_a_not_found_error_with_the_90_day_hint():
-    client = make_client("v2025")
+    client = mock_client("v2025")
     client.get_task.return_value = None
     with pytest.raises(IscError) as caught:
         ts.set_task_state(client, "gone", desired(), check_mode=False, now=NOW)
@@ -320,7 +313,7 @@ def test_unknown_task_is_a_not_found_error_with_the_90_day_hint():
 
 
 def test_read_back_that_differs_fails_naming_the_value_sent():
-    client = make_client()
+    client = mock_client()
     client.get_task.return_value = make_task()
     client.patch_task.return_value = make_task(status="SUCCESS", completed=NOW_TEXT)
 
@@ -335,7 +328,7 @@ def bad_request() -> IscBadRequestError:
 
 
 def test_task_that_finished_meanwhile_is_left_alone():
-    client = make_client()
+    client = mock_client()
     finished = make_task(status="SUCCESS", completed=NOW_TEXT)
     client.get_task.side_effect = [make_task(), finished]
     client.patch_task.side_effect = bad_request()
@@ -349,7 +342,7 @@ def test_task_that_finished_meanwhile_is_left_alone():
 
 
 def test_task_that_finished_meanwhile_is_overwritten_with_force_guarded_by_its_new_state():
-    client = make_client()
+    client = mock_client()
     finished = make_task(status="SUCCESS", completed=NOW_TEXT)
     client.get_task.side_effect = [make_task(), finished]
     client.patch_task.side_effect = [bad_request(), patched(finished, [{"op": "replace", "path": "/completionStatus", "value": "ERROR"}])]
@@ -363,7 +356,7 @@ def test_task_that_finished_meanwhile_is_overwritten_with_force_guarded_by_its_n
 
 
 def test_refused_value_fails_naming_what_was_sent():
-    client = make_client()
+    client = mock_client()
     client.get_task.side_effect = [make_task(), make_task()]
     client.patch_task.side_effect = bad_request()
 
@@ -379,7 +372,7 @@ def test_refused_value_fails_naming_what_was_sent():
 
 @pytest.mark.parametrize("version", ["beta", "v2024"])
 def test_many_reads_pending_endpoint_where_the_list_has_completed_tasks_only(version):
-    client = make_client(version)
+    client = mock_client(version)
     pending = [make_task(f"p{index}") for index in range(3)]
     done = make_task("d1", status="SUCCESS", completed=NOW_TEXT)
     client.iter_pending_tasks.return_value = iter([*pending, make_task("other")])
@@ -397,7 +390,7 @@ def test_many_reads_pending_endpoint_where_the_list_has_completed_tasks_only(ver
 
 
 def test_many_reads_the_list_in_chunks_and_gets_only_what_it_misses():
-    client = make_client("v2025")
+    client = mock_client("v2025")
     ids = [f"t{index}" for index in range(120)]
     tasks = {task_id: make_task(task_id, status="ERROR", completed=NOW_TEXT) for task_id in ids[:-1]}
     client.iter_tasks.side_effect = lambda filters: iter([tasks[task_id] for task_id in filters["id"] if task_id in tasks])
@@ -414,7 +407,7 @@ def test_many_reads_the_list_in_chunks_and_gets_only_what_it_misses():
 
 
 def test_one_failure_does_not_hide_the_others():
-    client = make_client("v2026")
+    client = mock_client("v2026")
     tasks = [make_task(f"t{index}") for index in range(3)]
     client.iter_tasks.return_value = iter(tasks)
     server_error = IscServerError(method="PATCH", path="/v2026/task-status/{id}", status=500, tracking_id="trk")
@@ -434,7 +427,7 @@ def test_one_failure_does_not_hide_the_others():
 
 
 def test_a_403_stops_the_run_instead_of_repeating_for_every_task():
-    client = make_client("v1")
+    client = mock_client("v1")
     client.iter_tasks.return_value = iter([make_task(f"t{index}") for index in range(3)])
     client.patch_task.side_effect = IscForbiddenError(method="PATCH", path="/task-status/v1/{id}", status=403, tracking_id="trk")
 
@@ -447,7 +440,7 @@ def test_a_403_stops_the_run_instead_of_repeating_for_every_task():
 
 
 def test_many_in_check_mode_sends_no_patch():
-    client = make_client("v2025")
+    client = mock_client("v2025")
     client.iter_tasks.return_value = iter([make_task("t0"), make_task("t1")])
 
     outcomes = ts.set_many_task_states(client, ["t0", "t1", "t0"], desired(), check_mode=True, now=NOW)
@@ -474,7 +467,7 @@ class FakeClock:
 
 
 def test_wait_polls_until_the_task_finishes():
-    client = make_client()
+    client = mock_client()
     clock = FakeClock()
     client.get_task.side_effect = [make_task(), make_task(), make_task(status="SUCCESS", completed=NOW_TEXT)]
 
@@ -485,7 +478,7 @@ def test_wait_polls_until_the_task_finishes():
 
 
 def test_wait_timeout_fails_with_the_last_state_seen():
-    client = make_client()
+    client = mock_client()
     clock = FakeClock()
     client.get_task.side_effect = lambda task_id: make_task(progress=f"at {clock.now:g}", percentComplete=int(clock.now))
 
@@ -502,7 +495,7 @@ def test_wait_timeout_fails_with_the_last_state_seen():
     ("status", "fail_on_error", "failed"), [("ERROR", True, True), ("Terminated", True, True), ("ERROR", False, False), ("WARNING", True, False)]
 )
 def test_wait_fails_on_error_end_only_when_asked(status, fail_on_error, failed):
-    client = make_client()
+    client = mock_client()
     client.get_task.return_value = make_task(status=status, completed=NOW_TEXT)
 
     (outcome,) = ts.wait_for_tasks(client, ["t1"], timeout=0, interval=1, fail_on_error=fail_on_error, sleep=pytest.fail)
@@ -512,7 +505,7 @@ def test_wait_fails_on_error_end_only_when_asked(status, fail_on_error, failed):
 
 
 def test_wait_for_many_reports_each_task():
-    client = make_client()
+    client = mock_client()
     clock = FakeClock()
     finished = make_task("a", status="SUCCESS", completed=NOW_TEXT)
     client.get_task.side_effect = lambda task_id: {"a": finished, "b": make_task("b"), "c": None}[task_id]

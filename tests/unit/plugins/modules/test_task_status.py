@@ -14,10 +14,9 @@ import jsonpatch
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscForbiddenError, IscWaitTimeoutError
-from ansible_collections.sailpoint.isc.plugins.module_utils._versions import API_VERSIONS
 from ansible_collections.sailpoint.isc.plugins.modules import task_status
+from ansible_collections.sailpoint.isc.tests.unit.fakes import mock_client
 
 NOW = datetime(2024, 5, 17, 19, 33, 16, 470000, tzinfo=UTC)
 CONNECTION = {"base_url": "http://127.0.0.1:9", "client_id": "pat-client", "client_secret": "s3cr3t-value"}
@@ -35,12 +34,6 @@ def make_task(task_id: str = "t1", status: str | None = None, **fields: Any) -> 
     }
     task.update(fields)
     return task
-
-
-def make_client(version: str = "beta") -> Mock:
-    client = Mock(spec=IscClient)
-    client.version = API_VERSIONS[version]
-    return client
 
 
 def params(**options: Any) -> dict[str, Any]:
@@ -87,7 +80,7 @@ def test_bad_options_are_refused_before_any_request(options, option):
 def test_run_single_returns_task_and_diff_only_in_diff_mode():
     task = make_task()
     for diff in (False, True):
-        client = make_client()
+        client = mock_client()
         client.get_task.return_value = task
         client.patch_task.side_effect = lambda task_id, operations: jsonpatch.apply_patch(task, operations)
         request = task_status.build_request(params(id="t1"))
@@ -102,7 +95,7 @@ def test_run_single_returns_task_and_diff_only_in_diff_mode():
 
 
 def test_run_many_fails_at_the_end_with_every_outcome():
-    client = make_client("v2025")
+    client = mock_client("v2025")
     tasks = [make_task("a"), make_task("b", status="SUCCESS")]
     client.iter_tasks.return_value = iter(tasks)
     client.get_task.return_value = None
@@ -124,7 +117,7 @@ def test_run_many_fails_at_the_end_with_every_outcome():
 
 
 def test_run_wait_raises_the_timeout_for_one_task():
-    client = make_client()
+    client = mock_client()
     client.get_task.return_value = make_task()
     request = task_status.build_request(params(id="t1", wait=True, wait_timeout=0, wait_sleep=1))
 
@@ -149,7 +142,7 @@ def run_main(monkeypatch, capsys, client: Mock | None, **options: Any) -> tuple[
 
 
 def test_main_check_mode_sends_no_patch(monkeypatch, capsys):
-    client = make_client()
+    client = mock_client()
     client.get_task.return_value = make_task()
 
     code, result = run_main(monkeypatch, capsys, client, id="t1", _ansible_check_mode=True, _ansible_diff=True)
@@ -160,7 +153,7 @@ def test_main_check_mode_sends_no_patch(monkeypatch, capsys):
 
 
 def test_main_surfaces_403_hint_and_tracking_id(monkeypatch, capsys):
-    client = make_client()
+    client = mock_client()
     client.get_task.return_value = make_task()
     client.patch_task.side_effect = IscForbiddenError(method="PATCH", path="/beta/task-status/{id}", status=403, tracking_id="e7eab609")
 
@@ -172,7 +165,7 @@ def test_main_surfaces_403_hint_and_tracking_id(monkeypatch, capsys):
 
 
 def test_main_many_failure_keeps_results(monkeypatch, capsys):
-    client = make_client("v2026")
+    client = mock_client("v2026")
     client.iter_tasks.return_value = iter([])
     client.get_task.return_value = None
 
@@ -196,7 +189,7 @@ def test_main_argument_rules(monkeypatch, capsys, options, message):
 
 
 def test_main_accepts_camel_case_alias_and_env_connection(monkeypatch, capsys):
-    client = make_client()
+    client = mock_client()
     client.get_task.return_value = make_task(status="ERROR")
     seen: dict[str, Any] = {}
 

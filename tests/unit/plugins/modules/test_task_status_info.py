@@ -15,6 +15,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscCo
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import API_VERSIONS
 from ansible_collections.sailpoint.isc.plugins.modules import task_status_info
 from ansible_collections.sailpoint.isc.plugins.modules.task_status_info import TaskQuery, build_query, run
+from ansible_collections.sailpoint.isc.tests.unit.fakes import mock_client
 
 TASK_A = {"id": "task-a", "completionStatus": "SUCCESS"}
 TASK_B = {"id": "task-b", "completionStatus": None}
@@ -24,12 +25,6 @@ def params(**overrides: Any) -> dict[str, Any]:
     base = {"id": None, "filters": None, "sorters": None, "offset": None, "limit": None, "pending": False, "count_only": False, "fields": None}
     base.update(overrides)
     return base
-
-
-def client_for(version: str = "beta") -> Mock:
-    client = Mock(spec=IscClient)
-    client.version = API_VERSIONS[version]
-    return client
 
 
 class TestBuildQuery:
@@ -109,14 +104,14 @@ class TestBuildQuery:
 
 class TestRun:
     def test_one_task(self) -> None:
-        client = client_for()
+        client = mock_client()
         client.get_task.return_value = TASK_A
 
         assert run(TaskQuery(task_id="task-a"), client) == {"changed": False, "tasks": [TASK_A], "count": 1}
         client.get_task.assert_called_once_with("task-a")
 
     def test_unknown_task_is_reported_not_failed(self) -> None:
-        client = client_for()
+        client = mock_client()
         client.get_task.return_value = None
 
         result = run(TaskQuery(task_id="gone"), client)
@@ -125,7 +120,7 @@ class TestRun:
         assert "gone" in result["msg"] and "90 days" in result["msg"]
 
     def test_list_passes_every_option_and_returns_tasks_unchanged(self) -> None:
-        client = client_for()
+        client = mock_client()
         client.iter_tasks.return_value = iter([TASK_A, TASK_B])
 
         result = run(TaskQuery(filters={"type": "X"}, sorters="-created", offset=3, limit=2), client)
@@ -135,7 +130,7 @@ class TestRun:
         client.count_tasks.assert_not_called()
 
     def test_pending_list(self) -> None:
-        client = client_for("v2025")
+        client = mock_client("v2025")
         client.iter_pending_tasks.return_value = iter([TASK_B])
 
         result = run(TaskQuery(pending=True, filters={"sourceId": "s"}, limit=5), client)
@@ -145,7 +140,7 @@ class TestRun:
         client.iter_tasks.assert_not_called()
 
     def test_count_only(self) -> None:
-        client = client_for()
+        client = mock_client()
         client.count_tasks.return_value = 42
 
         assert run(TaskQuery(count_only=True, filters='type eq "X"'), client) == {"changed": False, "count": 42}
@@ -153,7 +148,7 @@ class TestRun:
         client.iter_tasks.assert_not_called()
 
     def test_count_only_pending(self) -> None:
-        client = client_for()
+        client = mock_client()
         client.count_pending_tasks.return_value = 7
 
         assert run(TaskQuery(count_only=True, pending=True), client) == {"changed": False, "count": 7}
@@ -161,7 +156,7 @@ class TestRun:
         client.iter_pending_tasks.assert_not_called()
 
     def test_api_errors_propagate(self) -> None:
-        client = client_for()
+        client = mock_client()
         client.get_task.side_effect = IscNotFoundError(method="GET", path="/beta/task-status/{id}", status=404)
         with pytest.raises(IscNotFoundError):
             run(TaskQuery(task_id="x"), client)
@@ -169,7 +164,7 @@ class TestRun:
 
 class TestFields:
     def test_projection_keeps_id_and_the_named_fields(self) -> None:
-        client = client_for("v2025")
+        client = mock_client("v2025")
         client.iter_tasks.return_value = iter([{**TASK_A, "uniqueName": "A", "messages": []}, {**TASK_B, "uniqueName": "B"}])
         query = build_query(params(fields=["uniqueName", "completionStatus"]), API_VERSIONS["v2025"])
         assert query.fields == ("id", "uniqueName", "completionStatus")
@@ -179,7 +174,7 @@ class TestFields:
         ]
 
     def test_projection_of_one_task(self) -> None:
-        client = client_for()
+        client = mock_client()
         client.get_task.return_value = {**TASK_A, "uniqueName": "A"}
         result = run(build_query(params(id="task-a", fields=["completionStatus"]), API_VERSIONS["beta"]), client)
         assert result["tasks"] == [{"id": "task-a", "completionStatus": "SUCCESS"}]
