@@ -23,7 +23,8 @@ import traceback
 from collections import deque
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from itertools import islice
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -64,6 +65,11 @@ TOKEN_PATH = "/oauth/token"
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 VERSION_PATH_PATTERN = re.compile(r"/(beta|v3|v20\d\d|task-status)(/|$)")
+TASK_PATH_PATTERN = re.compile(r"^(.*/task-status(?:/v1)?)/(?!v1$|pending-tasks$)[^/]+$")
+# A 429 is retried after at least this long even when Retry-After says 0 (or is missing), and at most this
+# many times, so a gateway that rounds its reset time down cannot turn retrying into a tight loop.
+MIN_RATE_LIMITED_WAIT = 1.0
+MAX_RATE_LIMITED_RETRIES = 100
 
 Warn = Callable[[str], None]
 
@@ -181,6 +187,12 @@ def _validate_base_url(base_url: str) -> str:
         )
     if parts.query or parts.fragment:
         raise IscConfigError("base_url", "the URL must not contain a query or fragment.", "Give the tenant's API root only.")
+    if parts.username is not None or parts.password is not None:
+        raise IscConfigError(
+            "base_url",
+            "the URL must not contain a user name or password.",
+            "Give the tenant's API root only (https://acme.api.identitynow.com); credentials go in client_id and client_secret.",
+        )
     path = parts.path.rstrip("/")
     if VERSION_PATH_PATTERN.search(path + "/"):
         raise IscConfigError(
@@ -255,6 +267,7 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         waited: float = 0.0,
         server_error_retries: int = 5,
         on_retry: Callable[..., None] | None = None,
+        before_resend: Callable[[], None] | None = None,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -262,12 +275,14 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         self.waited = waited
         self.server_error_retries = server_error_retries
         self.on_retry = on_retry
+        self.before_resend = before_resend
 
     def new(self, **kw: Any) -> _IscRetry:
         kw.setdefault("max_total_wait", self.max_total_wait)
         kw.setdefault("waited", self.waited)
         kw.setdefault("server_error_retries", self.server_error_retries)
         kw.setdefault("on_retry", self.on_retry)
+        kw.setdefault("before_resend", self.before_resend)
         return super().new(**kw)
 
     def is_retry(self, method: str, status_code: int, has_retry_after: bool = False) -> bool:
@@ -286,28 +301,46 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         _stacktrace: Any = None,
     ) -> _IscRetry:
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
-        retry_after = new_retry.get_retry_after(response) if response is not None else None
-        wait = retry_after if retry_after is not None else new_retry.get_backoff_time()
+        status = response.status if response is not None else None
+        wait = self._wait_before_retry(new_retry, response)
+        if status == 429 and sum(1 for attempt in new_retry.history if attempt.status == 429) > MAX_RATE_LIMITED_RETRIES:
+            raise MaxRetryError(_pool, url, _RetryWaitExhausted(f"HTTP 429 {MAX_RATE_LIMITED_RETRIES + 1} times in a row"))
         if self.waited + wait > self.max_total_wait:
-            raise MaxRetryError(_pool, url, _RetryWaitExhausted(f"waiting {wait:.1f}s more would exceed max_retry_wait"))
+            # Name what went wrong, not only that the wait ran out; a timeout keeps its type for the caller.
+            if error is not None:
+                raise MaxRetryError(_pool, url, error)
+            raise MaxRetryError(_pool, url, _RetryWaitExhausted(f"HTTP {status}; waiting {wait:.1f}s more would exceed max_retry_wait"))
         if self.on_retry is not None:
-            status = response.status if response is not None else None
             cause = f"HTTP {status}" if status else type(error).__name__ if error else "an error"
             self.on_retry(method, url, cause, len(new_retry.history) + 1, wait, status == 429)
         return new_retry.new(waited=self.waited + wait)
 
+    @staticmethod
+    def _wait_before_retry(retry: Retry, response: Any) -> float:
+        retry_after = retry.get_retry_after(response) if response is not None else None
+        wait = retry_after if retry_after is not None else retry.get_backoff_time()
+        if response is not None and response.status == 429:
+            return max(wait, MIN_RATE_LIMITED_WAIT)
+        return wait
+
+    def sleep(self, response: Any = None) -> None:
+        super().sleep(response)
+        if self.before_resend is not None:
+            self.before_resend()
+
     def sleep_for_retry(self, response: Any = None) -> bool:
         retry_after = self.get_retry_after(response) if response is not None else None
-        if retry_after is None:
+        if response is None or (retry_after is None and response.status != 429):
             return False
+        wait = self._wait_before_retry(self, response)
         # A little jitter, so that jobs sharing one client ID do not all come back in the same instant.
-        time.sleep(retry_after + random.uniform(0, min(1.0, 0.2 * retry_after)))
+        time.sleep(wait + random.uniform(0, min(1.0, 0.2 * wait)))
         return True
 
 
 @dataclass
 class _Token:
-    value: str
+    value: str = field(repr=False)
     renew_at: float | None
 
 
@@ -355,7 +388,13 @@ class IscClient:
                 "respect_retry_after_header": True,
             }
         )
-        return _IscRetry(**arguments, max_total_wait=self.config.max_retry_wait, server_error_retries=self.config.retries, on_retry=self._on_retry)
+        return _IscRetry(
+            **arguments,
+            max_total_wait=self.config.max_retry_wait,
+            server_error_retries=self.config.retries,
+            on_retry=self._on_retry,
+            before_resend=self._before_resend,
+        )
 
     def _build_session(self) -> requests.Session:
         session = requests.Session()
@@ -376,6 +415,12 @@ class IscClient:
         path = urlsplit(url or "").path
         budget = f"waiting at most {self.config.max_retry_wait:g}s in all" if rate_limited else f"of {self.config.retries + 1}"
         self._warn(f"Retrying {method} {path} after {cause} (attempt {attempt} {budget}) in {wait:.1f}s.")
+
+    def _before_resend(self) -> None:
+        # A retry is a request like any other for ISC's rate limit.
+        waited = self._budget.acquire()
+        if waited:
+            self._count("rate_limit_wait_s", waited)
 
     def _count(self, key: str, amount: float = 1) -> None:
         with self._stats_lock:
@@ -476,7 +521,7 @@ class IscClient:
             raise self._api_error(method, path, response)
 
     def _api_error(self, method: str, path: str, response: requests.Response) -> IscError:
-        template_path = re.sub(r"/task-status/(?!v1$|pending-tasks$)([^/]+)$", "/task-status/{id}", path)
+        template_path = TASK_PATH_PATTERN.sub(r"\1/{id}", path)
         status = response.status_code
         if 300 <= status < 400:
             return IscResponseError(
@@ -680,13 +725,7 @@ def _unique(tasks: Iterator[dict[str, Any]]) -> Iterator[dict[str, Any]]:
 
 
 def _take(tasks: Iterator[dict[str, Any]], limit: int | None) -> Iterator[dict[str, Any]]:
-    if limit is None:
-        yield from tasks
-        return
-    for index, task in enumerate(tasks):
-        if index >= limit:
-            return
-        yield task
+    return tasks if limit is None else islice(tasks, limit)
 
 
 def _missing_total(path: str) -> int:

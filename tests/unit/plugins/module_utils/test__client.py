@@ -11,7 +11,8 @@ import pytest
 
 pytest.importorskip("isc_emulator", reason="the ISC emulator (tests/emulator) is not installed here; hacking/test.sh runs these tests")
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, _RateBudget  # noqa: E402
+from ansible_collections.sailpoint.isc.plugins.module_utils import _client as client_module  # noqa: E402
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, _RateBudget, _Token  # noqa: E402
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # noqa: E402
     IscAuthenticationError,
     IscBadRequestError,
@@ -151,6 +152,55 @@ def test_429_outlasting_the_retry_count_is_waited_out(emulator):
     emulator.tenant.inject_fault("rate_limit_storm", retry_after=1, count=3, path_contains="/task-status")
     assert client.count_tasks() == 1
     assert [entry["status"] for entry in api_requests(emulator, "GET")] == [429, 429, 429, 200]
+
+
+def test_429_with_retry_after_zero_still_waits(emulator):
+    emulator.tenant.add_task()
+    client = make_client(emulator, max_retry_wait=2.5)
+    emulator.tenant.inject_fault("rate_limit_storm", retry_after=0, count=50, path_contains="/task-status")
+    started = time.monotonic()
+    with pytest.raises(IscRateLimitError):
+        client.count_tasks()
+    statuses = [entry["status"] for entry in api_requests(emulator, "GET")]
+    assert statuses == [429, 429, 429], "one try and two retries a second apart fit in 2.5 s; a tight loop would send dozens"
+    assert time.monotonic() - started >= 2.0
+
+
+def test_429_without_retry_after_waits_at_least_a_second(emulator):
+    emulator.tenant.add_task()
+    client = make_client(emulator)
+    emulator.tenant.inject_fault("status", status=429, retry_after=None, count=1, path_contains="/task-status")
+    started = time.monotonic()
+    assert client.count_tasks() == 1
+    assert time.monotonic() - started >= 1.0
+
+
+def test_429_retries_are_capped_in_number(emulator, monkeypatch):
+    monkeypatch.setattr(client_module, "MIN_RATE_LIMITED_WAIT", 0.01)
+    monkeypatch.setattr(client_module, "MAX_RATE_LIMITED_RETRIES", 3)
+    client = make_client(emulator, max_retry_wait=60)
+    emulator.tenant.inject_fault("rate_limit_storm", retry_after=0, count=50, path_contains="/task-status")
+    with pytest.raises(IscRateLimitError) as caught:
+        client.count_tasks()
+    assert len(api_requests(emulator, "GET")) == 4
+    assert "after 4 attempts" in str(caught.value)
+
+
+def test_retries_count_against_the_rate_budget(emulator):
+    emulator.tenant.add_task()
+    client = make_client(emulator, rate_limit=50)
+    emulator.tenant.inject_fault("status", status=503, retry_after=0, count=2, path_contains="/task-status")
+    assert client.count_tasks() == 1
+    sent = len(api_requests(emulator))
+    assert sent == 4, "token, two 503s, then the answer"
+    assert len(client._budget._sent) == sent, "every request sent, retries included, is counted by the rate budget"
+
+
+def test_retry_wait_running_out_keeps_the_cause():
+    client = IscClient(ClientConfig.from_options({"base_url": "http://127.0.0.1:9", "client_id": "a", "client_secret": "b", "max_retry_wait": 0.3}))
+    with pytest.raises(IscConnectionError) as caught:
+        client.count_tasks()
+    assert "refused" in str(caught.value).lower(), str(caught.value)
 
 
 def test_patch_is_not_repeated_after_a_5xx(emulator):
@@ -327,6 +377,17 @@ def test_pending_with_structured_filters(emulator, version):
     assert client.count_pending_tasks({"source_id": 'src-quote"#&'}) == 1
 
 
+def test_pending_with_a_filter_and_a_limit_stops_at_the_limit(emulator):
+    emulator.tenant.reset(seed="empty")
+    wanted = emulator.tenant.add_task(completion_status=None, definition_type="CLOUD_GROUP_AGGREGATION", age_s=3 * 86400)
+    for _index in range(600):
+        emulator.tenant.add_task(completion_status=None, definition_type="CLOUD_ACCOUNT_AGGREGATION", age_s=3600)
+    client = make_client(emulator, api_version="beta", page_concurrency=1)
+    found = list(client.iter_pending_tasks(filters={"type": "CLOUD_GROUP_AGGREGATION"}, limit=1))
+    assert [task["id"] for task in found] == [wanted["id"]]
+    assert len(api_requests(emulator, "GET")) == 1, "the match is on the first page; no further page is needed"
+
+
 def test_isnull_filter_refused_before_any_request_on_beta(emulator):
     client = make_client(emulator, api_version="beta")
     with pytest.raises(IscConfigError):
@@ -343,6 +404,7 @@ def test_isnull_filter_refused_before_any_request_on_beta(emulator):
         ({"base_url": "http://isc.example.com"}, "base_url"),
         ({"base_url": "https://acme.api.identitynow.com/beta"}, "base_url"),
         ({"base_url": "ftp://x"}, "base_url"),
+        ({"base_url": "https://user:pw@acme.api.identitynow.com"}, "base_url"),
         ({}, "base_url"),
         ({"tenant": "acme.example"}, "tenant"),
         ({"base_url": "https://a.example", "client_secret": None}, "client_secret"),
@@ -455,3 +517,15 @@ def test_listing_under_faults_and_churn_returns_every_lasting_task_once(emulator
     assert lasting <= set(ids), f"{len(lasting - set(ids))} tasks that existed throughout were lost"
     assert set(ids) <= {task["id"] for task in emulator.tenant.tasks()}
     assert added, "the churn thread added no task while the listing ran"
+
+
+def test_v1_error_paths_name_the_template_not_the_id(emulator):
+    client = make_client(emulator, api_version="v1")
+    emulator.tenant.inject_fault("status", status=500, count=10, path_contains="/task-status")
+    with pytest.raises(IscServerError) as caught:
+        client.get_task("2c9180835d2e5168015d32f890ca1581")
+    assert caught.value.path == "/task-status/v1/{id}"
+
+
+def test_token_repr_hides_the_token():
+    assert "very-secret-token" not in repr(_Token("very-secret-token", None))
