@@ -2,7 +2,7 @@
 # Plugin and role documentation, generated from the code with antsibull-docs into docs/plugins/
 # (simplified RST: one page per module, lookup and role, plus index.rst; GitHub renders them).
 #
-# usage: hacking/docs.sh           regenerate docs/plugins/ (commit the result)
+# usage: hacking/docs.sh           regenerate plugins/doc_fragments/connection.py and docs/plugins/ (commit the result)
 #        hacking/docs.sh --check   regenerate into a temp dir; fail with a diff summary when docs/plugins/ is stale
 #
 # Never edit docs/plugins/ by hand: fix the DOCUMENTATION/EXAMPLES/RETURN of the plugin or the role's
@@ -30,6 +30,13 @@ DOCS_DIR="${ISC_ROOT}/docs/plugins"
 
 bash "${ISC_ROOT}/hacking/setup.sh" >/dev/null
 command -v antsibull-docs >/dev/null 2>&1 || die "antsibull-docs not found in ${VIRTUAL_ENV} (run hacking/setup.sh)"
+
+# The connection doc fragment is generated from the options table first: the pages below include it.
+if [ "${check}" = 1 ]; then
+    python "${ISC_ROOT}/hacking/connection_fragment.py" --check || die "plugins/doc_fragments/connection.py is stale: run hacking/docs.sh"
+else
+    python "${ISC_ROOT}/hacking/connection_fragment.py"
+fi
 
 WORK="$(mktemp -d "${TMPDIR:-/tmp}/isc-docs.XXXXXX")"
 trap 'rm -rf "${WORK}"' EXIT

@@ -16,7 +16,7 @@ description:
   - Narrow the result by task definition (O(type)), by source (O(source_id)) and by age (O(older_than)).
   - Connection settings come from the E(SAIL_BASE_URL), E(SAIL_CLIENT_ID), E(SAIL_CLIENT_SECRET) (and
     other E(SAIL_*)) environment variables, or from C(sail_*) variables, or from keyword arguments, so
-    C(lookup('sailpoint.isc.pending_tasks', older_than='12h'\)) works with nothing else set.
+    a lookup with only O(older_than) works with nothing else set.
   - Lookups run on the controller and are not affected by C(module_defaults).
 options:
   _terms:
@@ -141,17 +141,11 @@ from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, task_started_at
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import is_older_than, parse_duration, task_started_at
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES, options_from_plugin
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
-
-try:
-    from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
-except ImportError as import_error:
-    CLIENT_IMPORT_ERROR: ImportError | None = import_error
-else:
-    CLIENT_IMPORT_ERROR = None
 
 display = Display()
 BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
@@ -191,12 +185,7 @@ def select_tasks(tasks: list[Mapping[str, Any]], older_than: str | None, limit: 
     threshold = parse_duration(older_than) if older_than else None
     if limit is not None and limit < 1:
         raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
-    selected = []
-    for task in tasks:
-        started = task_started_at(task)
-        if threshold is not None and (started is None or now - started < threshold):
-            continue
-        selected.append(dict(task))
+    selected = [dict(task) for task in tasks if threshold is None or is_older_than(task, threshold, now)]
     selected.sort(key=lambda task: task_started_at(task) or _NEVER)
     return selected if limit is None else selected[:limit]
 
@@ -219,34 +208,32 @@ class LookupModule(LookupBase):
         return {name: self._templar.template(variables[name]) for name in names if variables and name in variables}
 
     def run(self, terms: list[Any], variables: dict[str, Any] | None = None, **kwargs: Any) -> list[dict[str, Any]]:
+        try:
+            return self._pending_tasks(terms, variables, kwargs)
+        except IscError as err:
+            raise AnsibleError(str(err)) from err
+
+    def _pending_tasks(self, terms: list[Any], variables: dict[str, Any] | None, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         unknown = sorted(set(kwargs) - set(LOOKUP_OPTION_NAMES))
         if unknown:
-            raise AnsibleError(f"sailpoint.isc.pending_tasks has no option {', '.join(unknown)}; its options are {', '.join(LOOKUP_OPTION_NAMES)}.")
-        connection_variables = self._connection_variables(variables)
-        try:
-            # Ansible's option parsing reads any unknown word as false; a mistyped validate_certs must not turn TLS checks off.
-            strict_booleans(kwargs, connection_variables)
-        except IscError as err:
-            raise AnsibleError(str(err)) from err
-        self.set_options(var_options=connection_variables, direct=kwargs)
+            raise IscConfigError(unknown[0], "sailpoint.isc.pending_tasks has no such option.", f"Its options are {', '.join(LOOKUP_OPTION_NAMES)}.")
         if terms:
-            raise AnsibleError("sailpoint.isc.pending_tasks takes no terms; use the keyword options type, source_id, older_than and limit.")
-        if CLIENT_IMPORT_ERROR is not None:
-            raise AnsibleError(f"sailpoint.isc.pending_tasks could not load the collection's client: {CLIENT_IMPORT_ERROR}") from CLIENT_IMPORT_ERROR
-        try:
-            older_than = self.get_option("older_than")
-            limit = self.get_option("limit")
-            if older_than is not None and not str(older_than).strip():
-                raise IscConfigError("older_than", "it is empty.", "Give a duration such as 6h, or leave the option out for every pending task.")
-            if older_than:
-                # Refuse a bad duration before any request is sent.
-                parse_duration(older_than)
-            if limit is not None and limit < 1:
-                raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
-            filters = pending_filters(task_types(self.get_option("type")), source_ids(self.get_option("source_id")))
-            config = ClientConfig.from_options(options_from_plugin(self))
-            client = IscClient(config, warn=display.warning)
-            pending = list(client.iter_pending_tasks(filters=filters or None))
-            return select_tasks(pending, older_than, limit, datetime.now(UTC))
-        except IscError as err:
-            raise AnsibleError(str(err)) from err
+            raise IscConfigError("terms", "sailpoint.isc.pending_tasks takes no terms.", "Use the keyword options type, source_id, older_than and limit.")
+        connection_variables = self._connection_variables(variables)
+        # Ansible's option parsing reads any unknown word as false; a mistyped validate_certs must not turn TLS checks off.
+        strict_booleans(kwargs, connection_variables)
+        self.set_options(var_options=connection_variables, direct=kwargs)
+        older_than = self.get_option("older_than")
+        limit = self.get_option("limit")
+        if older_than is not None and not str(older_than).strip():
+            raise IscConfigError("older_than", "it is empty.", "Give a duration such as 6h, or leave the option out for every pending task.")
+        if older_than:
+            # Refuse a bad duration before any request is sent.
+            parse_duration(older_than)
+        if limit is not None and limit < 1:
+            raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
+        filters = pending_filters(task_types(self.get_option("type")), source_ids(self.get_option("source_id")))
+        config = ClientConfig.from_options(options_from_plugin(self))
+        client = IscClient(config, warn=display.warning)
+        pending = list(client.iter_pending_tasks(filters=filters or None))
+        return select_tasks(pending, older_than, limit, datetime.now(UTC))

@@ -37,8 +37,8 @@ from ._errors import (
     IscResponseError,
     error_for_status,
 )
-from ._filters import matches, normalize_structured_filter, render_filter, validate_sorters
-from ._options import API_VERSION_CHOICES
+from ._filters import build_filter, matches, normalize_structured_filter, validate_sorters
+from ._options import API_VERSION_CHOICES, both_from_environment, env_name, prefer_explicit
 from ._versions import API_VERSIONS, ApiVersion
 
 try:
@@ -64,7 +64,7 @@ IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_PATH = "/oauth/token"
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
-VERSION_PATH_PATTERN = re.compile(r"/(beta|v3|v20\d\d|task-status)(/|$)")
+VERSION_PATH_PATTERN = re.compile(r"/(beta|v3|v20\d\d|task-status|oauth)(/|$)")
 TASK_PATH_PATTERN = re.compile(r"^(.*/task-status(?:/v1)?)/(?!v1$|pending-tasks$)[^/]+$")
 # A 429 is retried after at least this long even when Retry-After says 0 (or is missing), and at most this
 # many times, so a gateway that rounds its reset time down cannot turn retrying into a tight loop.
@@ -103,12 +103,19 @@ class ClientConfig:
         return f"ClientConfig(base_url={self.base_url!r}, api_version={self.api_version!r}, client_id={self.client_id!r})"
 
     @classmethod
-    def from_options(cls, options: Mapping[str, Any]) -> ClientConfig:
-        """Validate connection options (module params or plugin options); raise IscConfigError before any request."""
+    def from_options(cls, options: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> ClientConfig:
+        """Validate connection options (module params or plugin options); raise IscConfigError before any request.
+
+        ``environ`` (default: this process's environment) tells values that came from SAIL_* variables from the
+        ones set explicitly, which win.
+        """
+        environ = os.environ if environ is None else environ
+        given = options
+        options = prefer_explicit(options, environ)
         base_url = (options.get("base_url") or "").strip()
         tenant = (options.get("tenant") or "").strip()
         if base_url and tenant:
-            raise IscConfigError("base_url", "base_url and tenant are mutually exclusive.", "Set only one of them.")
+            raise _both_set_error("base_url", "tenant", given, environ)
         if tenant:
             if not TENANT_PATTERN.match(tenant):
                 raise IscConfigError(
@@ -127,7 +134,7 @@ class ClientConfig:
         client_secret = options.get("client_secret") or None
         access_token = options.get("access_token") or None
         if access_token and client_secret:
-            raise IscConfigError("access_token", "access_token and client_secret are mutually exclusive.", "Give either a token or client credentials.")
+            raise _both_set_error("access_token", "client_secret", given, environ)
         if not access_token:
             if not client_id:
                 raise IscConfigError(
@@ -160,6 +167,16 @@ class ClientConfig:
             rate_limit=rate_limit,
             experimental_header=options.get("experimental_header") is not False,
         )
+
+
+def _both_set_error(first: str, second: str, options: Mapping[str, Any], environ: Mapping[str, str]) -> IscConfigError:
+    if both_from_environment(first, second, options, environ):
+        return IscConfigError(
+            first,
+            f"the environment sets both {env_name(first)} and {env_name(second)}, which are mutually exclusive.",
+            f"Unset one of them, or set {first} or {second} in the task, which then wins.",
+        )
+    return IscConfigError(first, f"{first} and {second} are mutually exclusive.", "Set only one of them.")
 
 
 def _number(options: Mapping[str, Any], name: str, default: float, minimum: float) -> float:
@@ -197,7 +214,7 @@ def _validate_base_url(base_url: str) -> str:
     if VERSION_PATH_PATTERN.search(path + "/"):
         raise IscConfigError(
             "base_url",
-            f"'{base_url}' includes an API version path.",
+            f"'{base_url}' includes an API version or endpoint path.",
             "Give the tenant's API root (https://acme.api.identitynow.com) and choose the version with api_version.",
         )
     return f"{parts.scheme}://{parts.netloc}{path}"
@@ -413,8 +430,8 @@ class IscClient:
         with self._stats_lock:
             self.stats["retries"] += 1
         path = urlsplit(url or "").path
-        budget = f"waiting at most {self.config.max_retry_wait:g}s in all" if rate_limited else f"of {self.config.retries + 1}"
-        self._warn(f"Retrying {method} {path} after {cause} (attempt {attempt} {budget}) in {wait:.1f}s.")
+        budget = f"attempt {attempt}; waits up to {self.config.max_retry_wait:g}s in all" if rate_limited else f"attempt {attempt} of {self.config.retries + 1}"
+        self._warn(f"Retrying {method} {path} after {cause} ({budget}) in {wait:.1f}s.")
 
     def _before_resend(self) -> None:
         # A retry is a request like any other for ISC's rate limit.
@@ -537,6 +554,9 @@ class IscClient:
             hint = "The access_token was refused; it may have expired. Give client_id and client_secret so tokens can be renewed."
         elif status == 401 and path == TOKEN_PATH:
             hint = "Check client_id and client_secret (SAIL_CLIENT_ID / SAIL_CLIENT_SECRET)."
+            url_path = urlsplit(self.config.base_url).path
+            if url_path:
+                hint += f" Check base_url too: its path {url_path} is unusual, the tenant's API root (https://acme.api.identitynow.com) has none."
         elif status == 429:
             hint = (
                 f"ISC kept answering 429 (rate limited) after {attempts} attempts. It allows 100 requests per 10 seconds per client_id and API "
@@ -588,11 +608,11 @@ class IscClient:
     def _filter_param(self, filters: Mapping[str, Any] | str | None, extra: Mapping[str, Any] | None = None) -> str | None:
         if isinstance(filters, str):
             if extra:
-                rendered = render_filter(normalize_structured_filter(extra, self.version))
+                rendered = build_filter(extra, self.version)
                 return f"({filters}) and {rendered}" if filters.strip() else rendered
             return filters.strip() or None
         structured = {**(filters or {}), **(extra or {})}
-        return render_filter(normalize_structured_filter(structured, self.version)) if structured else None
+        return build_filter(structured, self.version) if structured else None
 
     def iter_tasks(
         self, filters: Mapping[str, Any] | str | None = None, sorters: str | None = None, offset: int = 0, limit: int | None = None

@@ -20,6 +20,7 @@ from ._errors import IscConfigError
 
 UNIT_SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 604800}
 UNIT_NAMES = "s (seconds), m (minutes), h (hours), d (days), w (weeks)"
+MAX_DURATION_SECONDS = int(timedelta.max.total_seconds())
 
 _PART = re.compile(r"(\d+)\s*([a-zA-Z]+)")
 _WHOLE = re.compile(r"^\s*(?:\d+\s*[a-zA-Z]+\s*)+$")
@@ -50,33 +51,17 @@ def parse_duration(value: Any, option: str = "older_than") -> timedelta:
         total += int(number) * seconds
     if total <= 0:
         raise IscConfigError(option, f"'{value}' is zero.", "Give a duration longer than zero, or leave the option out.")
+    if total > MAX_DURATION_SECONDS:
+        raise IscConfigError(option, f"'{value}' is too long to compute with.", "Give a shorter duration; ISC keeps tasks for 90 days (90d).")
     return timedelta(seconds=total)
-
-
-def format_duration(delta: timedelta) -> str:
-    """A short human form: ``2d 3h``, ``5h 12m``, ``42s``."""
-    seconds = max(int(delta.total_seconds()), 0)
-    days, seconds = divmod(seconds, 86400)
-    hours, seconds = divmod(seconds, 3600)
-    minutes, seconds = divmod(seconds, 60)
-    if days:
-        return f"{days}d {hours}h"
-    if hours:
-        return f"{hours}h {minutes}m"
-    if minutes:
-        return f"{minutes}m {seconds}s"
-    return f"{seconds}s"
 
 
 def parse_timestamp(value: Any) -> datetime | None:
     """Parse an ISC timestamp into an aware UTC datetime; None for missing or unreadable values."""
     if not isinstance(value, str) or not value:
         return None
-    text = value.strip()
-    if text.endswith(("Z", "z")):
-        text = text[:-1] + "+00:00"
     try:
-        parsed = datetime.fromisoformat(text)
+        parsed = datetime.fromisoformat(value.strip())
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -28,8 +28,9 @@ class IscError(Exception):
         return f"{self.message} {self.hint}" if self.hint else self.message
 
     def to_fail_json(self) -> dict[str, Any]:
+        """``fail_json`` keyword arguments: the message and every detail that has a value (documented as returned only then)."""
         result: dict[str, Any] = {"msg": str(self)}
-        result.update(self.details)
+        result.update((name, value) for name, value in self.details.items() if value is not None)
         return result
 
 

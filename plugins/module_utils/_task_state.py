@@ -9,10 +9,16 @@ The flow for one task: read it, decide (``plan_change``) what JSON Patch would b
 then send that patch guarded by ``test`` operations on the state it was computed from (``apply_plan``), so a
 task that finished by itself in between is never overwritten. Statuses compare case-insensitively and
 timestamps as instants, so a second run finds nothing to change and sends no PATCH.
+
+ISC's JsonPatchOperation.value cannot be null, so the status fields of a pending task (both null) are guarded
+through ``modified`` instead, which ISC moves whenever a task progresses or finishes. A PATCH whose answer is
+lost is settled by reading the task again.
 """
 
 from __future__ import annotations
 
+import platform
+import sys
 import time
 import traceback
 from collections.abc import Callable, Iterable, Mapping
@@ -22,7 +28,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ._errors import (
-    IscApiError,
     IscAuthenticationError,
     IscBadRequestError,
     IscConfigError,
@@ -33,6 +38,7 @@ from ._errors import (
     IscNotFoundError,
     IscRateLimitError,
     IscResponseError,
+    IscServerError,
     IscTaskError,
     IscWaitTimeoutError,
 )
@@ -51,11 +57,41 @@ else:
 # Fields a client may set on a task with the field options; a raw patch may touch any top-level field.
 STATE_FIELDS = ("completionStatus", "completed", "description", "progress")
 GUARDED_FIELDS = ("completionStatus", "completed")
+# Guards the GUARDED_FIELDS that are null (a pending task): ISC moves it whenever a task progresses or finishes.
+PROGRESS_FIELD = "modified"
 TIMESTAMP_FIELDS = frozenset({"completed", "created", "modified", "launched"})
 FAILURE_STATUSES = ("ERROR", "TERMINATED")
 DEFAULT_CLEAR_STATUS = "ERROR"
 # Ids per ``id in (...)`` list filter: keeps the query string short (about 2 KB) and every answer on one page.
 IDS_PER_LIST_READ = 50
+REFUSED_PATCH_HINT = (
+    "ISC refused the change as invalid: check the values sent (listed in 'sent'), such as the completion status and "
+    "the completed time; ISC accepts no null value in a JSON Patch."
+)
+RERUN_IS_SAFE = (
+    "Running again is safe: the PATCH is guarded by test operations, so it changes the task only while the task is "
+    "as it was read, and a change ISC did apply is read back, not sent twice."
+)
+
+
+class IscUnconfirmedPatchError(IscError):
+    """ISC's answer to a PATCH was lost (timeout, dropped connection, 5xx, an unusable answer) and the change is not confirmed.
+
+    Keeps the details of the lost answer (``status``, ``tracking_id``, ...) so results can still name them.
+    """
+
+    def __init__(self, lost: IscError, message: str, *, task: dict[str, Any] | None = None) -> None:
+        details = dict(lost.details)
+        if task is not None:
+            details["task"] = task
+        super().__init__(f"{lost.message} {message}", hint=f"{lost.hint} {RERUN_IS_SAFE}" if lost.hint else RERUN_IS_SAFE, details=details)
+        self.lost = lost
+
+
+class IscPatchOutcomeUnknownError(IscUnconfirmedPatchError):
+    """The task could not be read again after a lost PATCH answer, so whether ISC applied the change is unknown."""
+
+
 # Errors that would repeat identically for every further task, so a many-task run stops sending after one.
 RUN_STOPPING_ERRORS = (
     IscAuthenticationError,
@@ -64,15 +100,20 @@ RUN_STOPPING_ERRORS = (
     IscRateLimitError,
     IscResponseError,
     IscMissingLibraryError,
+    # Neither the PATCH nor the read after it got an answer: ISC is not answering, and nothing more should be sent.
+    IscPatchOutcomeUnknownError,
 )
+# A PATCH that fails with these may still have been applied; the task is read again to find out.
+LOST_ANSWER_ERRORS = (IscConnectionError, IscServerError, IscResponseError)
 
 
 def require_jsonpatch() -> None:
     if not HAS_JSONPATCH:
-        # Same wording as ansible.module_utils.basic.missing_required_lib, without importing AnsibleModule here.
+        # The wording of ansible.module_utils.basic.missing_required_lib, without importing AnsibleModule here.
         raise IscMissingLibraryError(
-            "Failed to import the required Python library (jsonpatch) on the host that runs the task. "
-            "Install it (pip install jsonpatch) in the Python that Ansible uses there.",
+            f"Failed to import the required Python library (jsonpatch) on {platform.node()}'s Python {sys.executable}. "
+            "Install it there with pip install jsonpatch. If it is installed but Ansible uses another Python, "
+            "set ansible_python_interpreter.",
             exception=JSONPATCH_IMPORT_ERROR,
         )
 
@@ -245,15 +286,31 @@ class Plan:
     operations: list[dict[str, Any]]
     fields: tuple[str, ...] = ()
     left_alone: str | None = None
+    # The ``test`` operations of a raw patch: checked locally by plan_change and sent again, so they hold in ISC too.
+    conditions: tuple[dict[str, Any], ...] = ()
 
     @property
     def changes(self) -> bool:
         return bool(self.operations) and self.left_alone is None
 
+    def guards(self) -> list[dict[str, Any]]:
+        """``test`` operations on the state the plan was computed from, none with a null value (ISC refuses those).
+
+        A null status field is guarded by ``modified`` instead; without a ``modified`` it stays unguarded.
+        """
+        guards = [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARDED_FIELDS if self.before.get(name) is not None]
+        modified = self.before.get(PROGRESS_FIELD)
+        if any(self.before.get(name) is None for name in GUARDED_FIELDS) and isinstance(modified, str):
+            guards.append({"op": "test", "path": f"/{PROGRESS_FIELD}", "value": modified})
+        return guards
+
     def guarded_operations(self) -> list[dict[str, Any]]:
-        """``operations`` preceded by ``test`` operations on the status they were computed from."""
-        guards = [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARDED_FIELDS if name in self.before]
-        return guards + self.operations
+        """What is sent: the guards, the raw patch's own ``test`` operations, then ``operations``."""
+        return self.guards() + [dict(condition) for condition in self.conditions] + self.operations
+
+    def fields_not_shown_by(self, task: Mapping[str, Any]) -> list[str]:
+        """The fields this plan changes that ``task`` does not have as the plan sets them (absent counts as null)."""
+        return [name for name in self.changed_fields() if not values_equivalent(name, self.after.get(name), task.get(name))]
 
     def changed_fields(self, after: Mapping[str, Any] | None = None) -> list[str]:
         target = self.after if after is None else after
@@ -278,7 +335,9 @@ def plan_change(task: Mapping[str, Any], desired: DesiredState, now: datetime) -
     require_jsonpatch()
     before = deepcopy(dict(task))
     task_id = str(before.get("id"))
+    conditions: tuple[dict[str, Any], ...] = ()
     if desired.patch is not None:
+        conditions = tuple(dict(op) for op in desired.patch if op["op"] == "test")
         try:
             wanted = jsonpatch.apply_patch(before, [dict(op) for op in desired.patch], in_place=False)
         except jsonpatch.JsonPatchTestFailed as err:
@@ -303,7 +362,7 @@ def plan_change(task: Mapping[str, Any], desired: DesiredState, now: datetime) -
     before_subset = {name: before[name] for name in names if name in before}
     after_subset = {name: after[name] for name in names if name in after}
     operations = _operations_for(before_subset, after_subset)
-    plan = Plan(task_id, before, after, operations, fields=names)
+    plan = Plan(task_id, before, after, operations, fields=names, conditions=conditions)
 
     if operations and is_finished(before) and not desired.force:
         plan.left_alone = (
@@ -355,14 +414,71 @@ class Outcome:
             "task": self.task,
             "left_alone": self.left_alone,
         }
-        if isinstance(self.error, IscApiError):
-            result["status"] = self.error.status
-            result["tracking_id"] = self.error.tracking_id
+        if self.error is not None:
+            # From ISC's error answer, also when it is kept by another error (a refused or unconfirmed PATCH).
+            status, tracking_id = self.error.details.get("status"), self.error.details.get("tracking_id")
+            if status is not None:
+                result["status"] = status
+            if tracking_id:
+                result["tracking_id"] = tracking_id
         return result
 
 
 def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bool, now: datetime) -> Outcome:
-    """Send the plan's patch (nothing in check mode), guarded so a task that finished meanwhile stays as it is."""
+    """Send the plan's patch (nothing in check mode), guarded so a task that finished meanwhile stays as it is.
+
+    ISC refuses a PATCH whose guard fails with 400, like an invalid value; the task read again tells which. A task
+    that only moved on (it progressed, or with ``force`` finished differently) gets its change planned again from
+    what ISC shows now, and sent once more.
+    """
+    unsent = _unsent_outcome(plan, check_mode=check_mode)
+    if unsent is not None:
+        return unsent
+    try:
+        return _send(client, plan)
+    except IscBadRequestError as err:
+        settled = _after_refusal(client, plan, desired, err)
+    if isinstance(settled, Outcome):
+        return settled
+    plan = plan_change(settled, desired, now)
+    unsent = _unsent_outcome(plan, check_mode=False)
+    if unsent is not None:
+        return unsent
+    try:
+        return _send(client, plan)
+    except IscBadRequestError as err:
+        settled = _after_refusal(client, plan, desired, err)
+    if isinstance(settled, Outcome):
+        return settled
+    raise IscTaskError(
+        f"{describe_task(plan.task_id, settled)} changed again while this run was updating it; ISC refused both guarded PATCHes, so nothing was changed.",
+        task=settled,
+        hint="Run again once the task has settled.",
+    )
+
+
+def _after_refusal(client: Any, plan: Plan, desired: DesiredState, err: IscBadRequestError) -> Outcome | dict[str, Any]:
+    """After a 400: raise it as refused values when the task is as read; else the task left alone, or the task as it is now."""
+    current = client.get_task(plan.task_id)
+    if current is None:
+        raise not_found_error(client, plan.task_id) from err
+    if _unchanged_since(plan.before, current):
+        raise _refused_error(err, plan) from err
+    if not desired.force and not _fields_equivalent(plan.before, current, GUARDED_FIELDS):
+        return Outcome(
+            plan.task_id,
+            msg=(
+                f"{describe_task(plan.task_id, plan.before)} finished by itself with {current.get('completionStatus')} "
+                "while this run was deciding; it was left as it is."
+            ),
+            task=current,
+            left_alone=True,
+        )
+    return current
+
+
+def _unsent_outcome(plan: Plan, *, check_mode: bool) -> Outcome | None:
+    """The outcome of a plan that sends nothing: left alone, already as desired, or predicted in check mode."""
     label = describe_task(plan.task_id, plan.before)
     if plan.left_alone is not None:
         return Outcome(plan.task_id, msg=plan.left_alone, task=plan.before, left_alone=True)
@@ -370,63 +486,90 @@ def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bo
         return Outcome(plan.task_id, msg=f"{label} is already in the desired state.", task=plan.before)
     if check_mode:
         return Outcome(plan.task_id, changed=True, msg=f"{label} would be updated (check mode).", task=plan.after, diff=plan.diff())
+    return None
 
+
+def _send(client: Any, plan: Plan) -> Outcome:
     try:
         updated = client.patch_task(plan.task_id, plan.guarded_operations())
-    except IscBadRequestError as err:
-        # A failed test operation is a 400; tell it from a refused value by reading the task again.
-        current = client.get_task(plan.task_id)
-        if current is None:
-            raise not_found_error(client, plan.task_id) from err
-        if all(values_equivalent(name, plan.before.get(name), current.get(name)) for name in GUARDED_FIELDS):
-            raise _refused_error(err, plan) from err
-        if not desired.force:
-            return Outcome(
-                plan.task_id,
-                msg=(f"{label} finished by itself with {current.get('completionStatus')} while this run was deciding; it was left as it is."),
-                task=current,
-                left_alone=True,
-            )
-        replanned = plan_change(current, desired, now)
-        if not replanned.changes:
-            return Outcome(plan.task_id, msg=f"{label} is already in the desired state.", task=current)
-        updated = client.patch_task(plan.task_id, replanned.guarded_operations())
-        plan = replanned
+    except LOST_ANSWER_ERRORS as err:
+        return _confirm_after_lost_answer(client, plan, err)
+    return _read_back(plan, updated)
 
-    _check_read_back(plan, updated)
-    return Outcome(plan.task_id, changed=True, msg=f"{label} updated.", task=updated, diff=plan.diff(updated))
+
+def _confirm_after_lost_answer(client: Any, plan: Plan, lost: IscError) -> Outcome:
+    """The PATCH may have been applied although its answer was lost (ISC does not say): the task read again tells."""
+    label = describe_task(plan.task_id, plan.before)
+    try:
+        current = client.get_task(plan.task_id)
+    except IscError as reread_error:
+        raise IscPatchOutcomeUnknownError(
+            lost, f"Reading {label} again failed too ({reread_error.message}), so the PATCH may or may not have been applied."
+        ) from reread_error
+    if current is None:
+        raise IscPatchOutcomeUnknownError(lost, f"Reading {label} again found no task (HTTP 404), so whether the PATCH was applied is unknown.")
+    if not plan.fields_not_shown_by(current):
+        return Outcome(
+            plan.task_id,
+            changed=True,
+            msg=f"{label} updated. ISC's answer to the PATCH was lost ({lost.message.rstrip('.')}), but reading the task again shows the change.",
+            task=current,
+            diff=plan.diff(current),
+        )
+    raise IscUnconfirmedPatchError(lost, f"Reading {label} again did not show the change, so ISC has not applied it (or not yet).", task=current)
+
+
+def _fields_equivalent(before: Mapping[str, Any], current: Mapping[str, Any], names: Iterable[str]) -> bool:
+    return all(values_equivalent(name, before.get(name), current.get(name)) for name in names)
+
+
+def _unchanged_since(before: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
+    """Whether ISC shows the task as it was read, as far as the guards can tell."""
+    return _fields_equivalent(before, current, (*GUARDED_FIELDS, PROGRESS_FIELD))
 
 
 def _sent_values(plan: Plan) -> str:
     return ", ".join(f"{name}={plan.after.get(name)!r}" for name in plan.changed_fields()) or "no values"
 
 
-def _refused_error(err: IscBadRequestError, plan: Plan) -> IscError:
-    details = dict(err.details)
-    details["sent"] = plan.guarded_operations()
-    return IscError(
-        f"{err.message} The PATCH of {describe_task(plan.task_id, plan.before)} sent {_sent_values(plan)}.",
-        hint=err.hint,
-        details=details,
+def _refused_error(err: IscBadRequestError, plan: Plan) -> IscBadRequestError:
+    """``err`` (same class, status and trackingId) naming what the PATCH sent, with a hint that fits a PATCH."""
+    refused = type(err)(
+        method=err.method,
+        path=err.path,
+        status=err.status,
+        detail_code=err.detail_code,
+        tracking_id=err.tracking_id,
+        error_text=err.error_text,
+        attempts=err.attempts,
+        hint=REFUSED_PATCH_HINT,
     )
+    # err.message also carries what is not kept as an attribute (ISC's request id).
+    refused.message = f"{err.message} The PATCH of {describe_task(plan.task_id, plan.before)} sent {_sent_values(plan)}."
+    refused.details["sent"] = plan.guarded_operations()
+    refused.args = (str(refused),)
+    return refused
 
 
-def _check_read_back(plan: Plan, updated: Mapping[str, Any] | None) -> None:
-    """ISC answers a PATCH with the updated task; fail when it does not show what was sent."""
+def _read_back(plan: Plan, updated: Mapping[str, Any] | None) -> Outcome:
+    """ISC answers a PATCH with the updated task; a task that does not show what was sent is changed, yet failed."""
+    label = describe_task(plan.task_id, plan.before)
     if not isinstance(updated, Mapping):
-        raise IscResponseError(f"ISC answered the PATCH of {describe_task(plan.task_id)} without the updated task.")
-    differing = [name for name in plan.changed_fields() if not values_equivalent(name, plan.after.get(name), updated.get(name))]
-    if differing:
-        shown = ", ".join(f"{name} {updated.get(name)!r} (sent {plan.after.get(name)!r})" for name in differing)
-        raise IscTaskError(
-            f"ISC accepted the PATCH of {describe_task(plan.task_id, plan.before)} but answered with {shown}.",
-            task=dict(updated),
-            hint="ISC may not accept that value or casing; check the task in ISC.",
-        )
+        raise IscResponseError(f"ISC answered the PATCH of {label} without the updated task.")
+    differing = plan.fields_not_shown_by(updated)
+    if not differing:
+        return Outcome(plan.task_id, changed=True, msg=f"{label} updated.", task=dict(updated), diff=plan.diff(updated))
+    shown = ", ".join(f"{name} {updated.get(name)!r} (sent {plan.after.get(name)!r})" for name in differing)
+    error = IscTaskError(
+        f"ISC accepted the PATCH of {label}, so the task was changed, but answered with {shown}.",
+        task=dict(updated),
+        hint="ISC may not accept that value or casing; check the task in ISC.",
+    )
+    return Outcome(plan.task_id, changed=True, failed=True, msg=str(error), task=dict(updated), diff=plan.diff(updated), error=error)
 
 
 def set_task_state(client: Any, task_id: str, desired: DesiredState, *, check_mode: bool, now: datetime) -> Outcome:
-    """One task: GET, plan, guarded PATCH. Raises on any error."""
+    """One task: GET, plan, guarded PATCH. Raises on any error, except a change ISC applied otherwise than sent (a changed, failed Outcome)."""
     task = client.get_task(task_id)
     if task is None:
         raise not_found_error(client, task_id)
@@ -473,7 +616,8 @@ def set_many_task_states(client: Any, task_ids: list[str], desired: DesiredState
                 raise not_found_error(client, task_id)
             outcomes.append(apply_plan(client, plan_change(task, desired, now), desired, check_mode=check_mode, now=now))
         except IscError as err:
-            outcomes.append(Outcome(task_id, failed=True, msg=str(err), task=current.get(task_id), error=err))
+            task = err.details.get("task") or current.get(task_id)
+            outcomes.append(Outcome(task_id, failed=True, msg=str(err), task=task, error=err))
             if isinstance(err, RUN_STOPPING_ERRORS):
                 stop = err
     return outcomes

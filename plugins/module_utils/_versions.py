@@ -28,10 +28,6 @@ class ApiVersion:
     def pending_path(self) -> str:
         return f"{self.list_path}/pending-tasks"
 
-    @property
-    def supports_isnull_filter(self) -> bool:
-        return "isnull" in self.filter_fields.get("completionStatus", frozenset())
-
 
 _COMMON_FIELDS = {"id": EQ_IN, "sourceId": EQ_IN, "type": EQ_IN}
 

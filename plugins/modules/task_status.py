@@ -18,9 +18,15 @@ description:
   - Clearing a pending task (one with no C(completionStatus)) sets C(completionStatus) to O(completion_status),
     default V(ERROR), and C(completed) to O(completed), default the time of the run.
   - B(Safe by default.) A task that already finished is left as it is and reported with RV(left_alone=true) unless
-    O(force=true). Each PATCH starts with C(test) operations on the C(completionStatus) and C(completed) values it was
-    computed from, so a task that finishes by itself between the read and the write is never overwritten; it is
-    then reported as left alone too.
+    O(force=true). Each PATCH starts with C(test) operations on the state it was computed from, so a task that
+    finishes by itself between the read and the write is never overwritten; it is then reported as left alone too.
+    A finished task is guarded by its C(completionStatus) and C(completed) values. A pending task has V(null) there,
+    which a JSON Patch value cannot be in ISC, so it is guarded by its C(modified) time, which ISC moves whenever a
+    task progresses or finishes; a pending task that only progressed meanwhile is read again and the PATCH sent once
+    more.
+  - When the answer to a PATCH is lost (a timeout, a dropped connection, HTTP 5xx), ISC may or may not have applied
+    it, and it is not sent again. Instead the task is read again; if it shows the change, the task is reported as
+    changed; otherwise the module fails and says so. Running again is then safe, as the PATCH is guarded.
   - With O(ids), handles many tasks in one run. Their current states come from paged list reads (and the
     pending-tasks endpoint on V(beta) and V(v2024), whose list returns completed tasks only), then each task that
     needs a change gets one guarded PATCH, paced within the client's rate budget (O(rate_limit)). Every task's
@@ -32,7 +38,6 @@ description:
 author:
   - sailpoint.isc community contributors (@sailpoint-isc-community)
 requirements:
-  - requests
   - jsonpatch
 options:
   id:
@@ -44,6 +49,8 @@ options:
     description:
       - IDs of several tasks, handled in one run with one paged read of their states.
       - Results are in RV(tasks) and RV(results) instead of RV(task).
+      - An empty list does nothing and sends no request, so what a lookup found can be passed on as it is, even when it
+        found nothing.
     type: list
     elements: str
   completion_status:
@@ -78,7 +85,11 @@ options:
         difference is sent, so a raw patch is idempotent too. Values are compared like the field options do.
       - No defaults are added; a pending task is only cleared if the operations say so.
       - If a C(test) operation does not hold for the current task, nothing is changed and the task is reported as left
-        alone.
+        alone. C(test) operations are also sent to ISC, ahead of the changes, so they must still hold when ISC applies
+        the patch.
+      - ISC accepts no V(null) as an operation's C(value) (its JsonPatchOperation schema allows a string, boolean,
+        integer, object or array) and answers such a patch with HTTP 400. No C(test) is needed to act on pending tasks
+        only, as without O(force) a task that has finished is left alone.
     type: list
     elements: dict
   force:
@@ -127,7 +138,8 @@ attributes:
 notes:
   - ISC does not return tasks older than 90 days; such an id fails like an unknown one (HTTP 404).
   - Which status values and casings a live tenant accepts on PATCH is not documented beyond the example V(Error). The
-    module reads the status back from the PATCH answer and fails, naming the value sent, when it differs.
+    module reads the status back from the PATCH answer and fails, naming the value sent, when it differs; the task is
+    then reported as changed too, as ISC did apply the PATCH.
 seealso:
   - module: sailpoint.isc.task_status_info
   - name: ISC update task status API
@@ -203,19 +215,20 @@ EXAMPLES = r"""
     completion_status: SUCCESS
     force: true
 
-- name: Raw JSON Patch, only applied if the task is still pending
+- name: Raw JSON Patch - turn a TEMPERROR end into ERROR, only if ISC still shows TEMPERROR when it applies the patch
   sailpoint.isc.task_status:
     id: 2c9180835d2e5168015d32f890ca1581
+    force: true
     patch:
       - op: test
         path: /completionStatus
-        value: null
-      - op: replace
-        path: /completionStatus
         value: TEMPERROR
       - op: replace
-        path: /completed
-        value: "2024-05-17T19:33:16.470Z"
+        path: /completionStatus
+        value: ERROR
+      - op: replace
+        path: /description
+        value: Retried by hand; marked as an error (CHG0042)
 
 # Ad hoc, with the connection from the SAIL_* environment variables:
 #   ansible localhost -m sailpoint.isc.task_status -a 'id=2c9180835d2e5168015d32f890ca1581' --check --diff
@@ -228,7 +241,9 @@ task:
       prediction; when nothing changed it is the task as read.
     - With O(wait=true), the final task; when waiting failed, the last state seen.
     - See M(sailpoint.isc.task_status_info) for the fields.
-  returned: with O(id), on success, and on a failure that concerns the task (wait timeout, ERROR end, read-back mismatch)
+  returned: >-
+    with O(id), on success, and on a failure that concerns the task (wait timeout, ERROR end, read-back mismatch, a
+    lost PATCH answer whose change the task read again does not show)
   type: dict
   sample:
     id: 2c9180835d2e5168015d32f890ca1581
@@ -263,7 +278,10 @@ results:
       description: The task ID.
       type: str
     changed:
-      description: Whether the task was changed (or would be, in check mode).
+      description:
+        - Whether the task was changed (or would be, in check mode).
+        - V(true) together with RV(results[].failed=true) when ISC applied the PATCH but answered with other values
+          than were sent.
       type: bool
     failed:
       description: Whether handling this task failed.
@@ -303,16 +321,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule, missing_required_lib
+from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, validate_task_id
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
-from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_MUTUALLY_EXCLUSIVE, connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_state import (
-    HAS_JSONPATCH,
-    JSONPATCH_IMPORT_ERROR,
     DesiredState,
     Outcome,
+    require_jsonpatch,
     set_many_task_states,
     set_task_state,
     wait_for_tasks,
@@ -357,8 +374,6 @@ class TaskStatusRequest:
 
 def build_request(params: Mapping[str, Any]) -> TaskStatusRequest:
     if params.get("ids") is not None:
-        if not params["ids"]:
-            raise IscConfigError("ids", "the list of ids is empty.", "Give at least one task id.")
         task_ids = tuple(validate_task_id(str(task_id).strip(), option="ids") for task_id in params["ids"])
         many = True
     else:
@@ -384,27 +399,34 @@ def build_request(params: Mapping[str, Any]) -> TaskStatusRequest:
 
 def run(request: TaskStatusRequest, client: IscClient, *, check_mode: bool, diff: bool, now: datetime) -> tuple[dict[str, Any], str | None]:
     """Carry out ``request``; returns the module result and, when some task failed, the failure message."""
+    if not request.task_ids:
+        # A lookup or a filter that found nothing hands over an empty list: nothing to do, and no request.
+        return {"changed": False, "tasks": [], "results": [], "msg": "No task ids given; nothing to do."}, None
     if request.wait:
         outcomes = wait_for_tasks(
             client, list(request.task_ids), timeout=request.wait_timeout, interval=request.wait_sleep, fail_on_error=request.fail_on_error
         )
-        if not request.many and outcomes[0].error is not None:
-            raise outcomes[0].error
     elif request.many:
         outcomes = set_many_task_states(client, list(request.task_ids), request.desired, check_mode=check_mode, now=now)
     else:
         outcomes = [set_task_state(client, request.task_ids[0], request.desired, check_mode=check_mode, now=now)]
 
     if not request.many:
-        return _single_result(outcomes[0], diff), None
+        return _single_result(outcomes[0], diff)
     return _many_result(outcomes, diff)
 
 
-def _single_result(outcome: Outcome, diff: bool) -> dict[str, Any]:
+def _single_result(outcome: Outcome, diff: bool) -> tuple[dict[str, Any], str | None]:
+    if outcome.failed and not outcome.changed and outcome.error is not None:
+        raise outcome.error
     result: dict[str, Any] = {"changed": outcome.changed, "task": outcome.task, "msg": outcome.msg, "left_alone": outcome.left_alone}
     if diff and outcome.diff is not None:
         result["diff"] = outcome.diff
-    return result
+    if not outcome.failed:
+        return result, None
+    # Changed and failed: ISC applied the PATCH but answered with other values than were sent.
+    details = outcome.error.to_fail_json() if outcome.error is not None else {}
+    return {**details, **result}, outcome.msg
 
 
 def _many_result(outcomes: list[Outcome], diff: bool) -> tuple[dict[str, Any], str | None]:
@@ -428,13 +450,12 @@ def _many_result(outcomes: list[Outcome], diff: bool) -> tuple[dict[str, Any], s
 def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE + MUTUALLY_EXCLUSIVE,
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
         required_one_of=[["id", "ids"]],
         supports_check_mode=True,
     )
-    if not HAS_JSONPATCH:
-        module.fail_json(msg=missing_required_lib("jsonpatch"), exception=JSONPATCH_IMPORT_ERROR)
     try:
+        require_jsonpatch()
         request = build_request(module.params)
         config = ClientConfig.from_options(module.params)
         client = IscClient(config, warn=module.warn)

@@ -21,8 +21,6 @@ description:
   - ISC does not return tasks older than 90 days.
 author:
   - sailpoint.isc community contributors (@sailpoint-isc-community)
-requirements:
-  - requests
 options:
   id:
     description:
@@ -285,7 +283,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._filters import canonical_field, normalize_structured_filter
-from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_MUTUALLY_EXCLUSIVE, connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import API_VERSIONS, ApiVersion
 
 MODULE_OPTIONS: dict[str, dict[str, Any]] = {
@@ -448,7 +446,7 @@ def run(query: TaskQuery, client: IscClient) -> dict[str, Any]:
 def main() -> None:
     module = AnsibleModule(
         argument_spec=argument_spec(),
-        mutually_exclusive=CONNECTION_MUTUALLY_EXCLUSIVE + MUTUALLY_EXCLUSIVE,
+        mutually_exclusive=MUTUALLY_EXCLUSIVE,
         supports_check_mode=True,
     )
     try:

@@ -113,7 +113,6 @@ STATUS_CASES = [
     Case("task_status", ("id",), {"id": "../../pending-tasks"}),
     Case("task_status", ("id",), {"id": "a" * 200}),
     Case("task_status", ("id", "ids"), {"id": PLACEHOLDER_ID, "ids": [PLACEHOLDER_ID]}),
-    Case("task_status", ("ids",), {"ids": []}),
     Case("task_status", ("ids",), {"ids": [PLACEHOLDER_ID, ""]}),
     Case("task_status", ("ids",), {"ids": [PLACEHOLDER_ID, "not a task id"]}),
     Case("task_status", ("completion_status",), {"id": PLACEHOLDER_ID, "completion_status": "DONE"}),

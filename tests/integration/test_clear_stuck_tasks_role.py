@@ -324,3 +324,12 @@ def test_types_and_sources_as_comma_separated_text(emulator: Any, run_playbook: 
     heading = run.result("Show the pending tasks")["msg"][0]
     assert heading.startswith(f"Pending tasks of CLOUD_ACCOUNT_AGGREGATION, IDENTITY_REFRESH on sources {SOURCE_A}: ")
     assert patched_ids(emulator) == []
+
+
+def test_a_bad_report_file_is_named_alone(emulator: Any, run_playbook: Any, tmp_path: Path) -> None:
+    run = run_playbook(ROLE_PLAYBOOK, extra_vars={"clear_stuck_tasks_report_file": str(tmp_path / "missing" / "report.json")}, expect_rc=2)
+    failures = [result["msg"] for result in run.results() if result.get("failed")]
+    assert len(failures) == 1
+    assert "clear_stuck_tasks_report_file must be in an existing directory" in failures[0]
+    assert "clear_stuck_tasks_max" not in failures[0], "only the option that is wrong is named"
+    assert emulator.tenant.request_log() == [], "refused before any request"

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import secrets
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -197,6 +198,8 @@ def test_many_ids_one_paged_read_and_every_outcome_on_every_version(emulator, ru
         assert truth(emulator, case["done"])["completionStatus"] == "SUCCESS"
         unknown = by_id[case["unknown_id"]]
         assert unknown["failed"] is True and unknown["status"] == 404
+        # A bodiless 404 has no trackingId, and RETURN says tracking_id is returned only when there is one.
+        assert "tracking_id" not in unknown
         assert "older than 90 days" in unknown["msg"]
         assert [task["id"] for task in outcome["tasks"]] == case["ids"]
 
@@ -322,3 +325,92 @@ def test_task_finished_meanwhile_is_left_alone(emulator, run_playbook):
         assert [entry["status"] for entry in patches] == [400]
         rereads = [entry for entry in log if entry["method"] == "GET" and entry["path"].endswith(case["other_id"])]
         assert len(rereads) == 1
+
+
+def change_after_the_read(emulator: Any, task_id: str, change: list[dict[str, Any]], run: Callable[[], Any]) -> Any:
+    """Call ``run`` (a module run) in a thread and, once its read of the task shows in the log, change the task as ISC would.
+
+    The emulator holds the module's first PATCH of the task for 2 seconds, so the change lands between the read and
+    the PATCH.
+    """
+    emulator.tenant.inject_fault("slow", seconds=2, method="PATCH", path_contains=task_id)
+    with ThreadPoolExecutor(max_workers=1) as pool:
+        future = pool.submit(run)
+        deadline = time.monotonic() + 120
+        while not any(entry["method"] == "GET" and entry["path"].endswith(task_id) for entry in emulator.tenant.request_log()):
+            assert time.monotonic() < deadline and not future.done(), "the module never read the task"
+            time.sleep(0.02)
+        assert emulator.tenant.patch_task(task_id, change) is not None
+        return future.result()
+
+
+def requests_for(emulator: Any, method: str, task_id: str) -> list[int | None]:
+    return [entry["status"] for entry in emulator.tenant.request_log() if entry["method"] == method and entry["path"].endswith(task_id)]
+
+
+def test_pending_task_that_progresses_while_being_cleared_is_read_again_and_cleared(emulator, run_adhoc):
+    """The guard of a pending task is its modified time (null is no JSON Patch value in ISC); progress moves it."""
+    task_id = emulator.tenant.add_task(completion_status=None)["id"]
+    progress = [{"op": "replace", "path": "/progress", "value": "Aggregated 5000 accounts"}, {"op": "replace", "path": "/percentComplete", "value": 60}]
+
+    run = change_after_the_read(emulator, task_id, progress, lambda: run_adhoc({"id": task_id}, module="sailpoint.isc.task_status", api_version="beta"))
+
+    result = run.result()
+    assert result["changed"] is True and not result.get("failed"), result["msg"]
+    task = truth(emulator, task_id)
+    assert (task["completionStatus"], task["progress"]) == ("ERROR", "Aggregated 5000 accounts")
+    # The first PATCH failed its guard; the task read again had only progressed, so it was planned again and sent once more.
+    assert requests_for(emulator, "PATCH", task_id) == [400, 200]
+    assert requests_for(emulator, "GET", task_id) == [200, 200]
+
+
+def test_raw_patch_test_operations_also_hold_when_isc_applies_the_patch(emulator, run_adhoc):
+    """A finished task is guarded by its status fields only: the raw patch's own test is what catches this change."""
+    task_id = emulator.tenant.add_task(completion_status="SUCCESS")["id"]
+    before = truth(emulator, task_id)
+    raw_patch = [
+        {"op": "test", "path": "/progress", "value": before["progress"]},
+        {"op": "replace", "path": "/description", "value": "Marked by hand"},
+    ]
+    rerun = [{"op": "replace", "path": "/progress", "value": "Rerun requested"}]
+
+    run = change_after_the_read(
+        emulator,
+        task_id,
+        rerun,
+        lambda: run_adhoc({"id": task_id, "force": True, "patch": raw_patch}, module="sailpoint.isc.task_status", api_version="v2025"),
+    )
+
+    result = run.result()
+    assert result["changed"] is False and result["left_alone"] is True and not result.get("failed")
+    assert "test operation in patch does not hold" in result["msg"]
+    assert truth(emulator, task_id)["description"] == before["description"]
+    assert requests_for(emulator, "PATCH", task_id) == [400]
+
+
+def test_null_value_in_a_raw_patch_is_refused_by_isc_with_status_and_tracking_id_in_results(emulator, run_adhoc):
+    task_id = emulator.tenant.add_task(completion_status=None)["id"]
+
+    run = run_adhoc(
+        {"ids": [task_id], "patch": [{"op": "replace", "path": "/progress", "value": None}]},
+        module="sailpoint.isc.task_status",
+        api_version="v2026",
+        expect_rc=None,
+    )
+
+    result = run.result()
+    assert result["failed"] is True and result["changed"] is False
+    (entry,) = result["results"]
+    assert entry["failed"] is True and entry["status"] == 400 and entry["tracking_id"]
+    assert f"trackingId {entry['tracking_id']}" in entry["msg"]
+    assert "null" in entry["msg"] and "JsonPatchOperation.value" in entry["msg"] and "sent progress=None" in entry["msg"]
+    assert "filters" not in entry["msg"]
+    assert truth(emulator, task_id)["progress"] == "Started"
+
+
+def test_ids_from_a_lookup_that_found_nothing_change_nothing(run_playbook, emulator):
+    emulator.tenant.add_task(completion_status=None, age_s=3600)  # pending, but not for 12 hours
+    run = run_playbook("task_status_lookup_nothing_found.yml")
+    result = run.result("Clear every task pending for more than 12 hours")
+    assert (result["changed"], result["tasks"], result["results"]) == (False, [], [])
+    assert "PATCH" not in " ".join(emulator.tenant.request_counts()), "nothing to clear, so no PATCH"

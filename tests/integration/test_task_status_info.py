@@ -8,7 +8,7 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from conftest import CANARY_SECRET
+from conftest import CANARY_SECRET, CLIENTS
 
 from isc_emulator.records import Source
 
@@ -338,3 +338,32 @@ def test_fields_keep_only_what_was_asked(run_playbook, emulator):
     assert run.status("Check the projection") == "ok"
     newest = sorted((task for task in emulator.tenant.tasks() if not task["_expired"]), key=lambda task: task["created"], reverse=True)[:5]
     assert [task["uniqueName"] for task in run.result("The newest tasks, a few fields only")["tasks"]] == [task["uniqueName"] for task in newest]
+
+
+def test_options_in_the_task_beat_sail_variables_of_the_other_kind(run_adhoc, emulator):
+    """An AWX credential fills SAIL_*; a task that names the tenant or a token another way is obeyed, not refused."""
+    task = emulator.tenant.add_task(age_s=60)
+    expected = [api_view(emulator.tenant.tasks()[0])]
+
+    named = run_adhoc({"id": task["id"], "base_url": emulator.url}, env={"SAIL_BASE_URL": None, "SAIL_TENANT": "acme"})
+    assert named.result()["tasks"] == expected
+
+    token = emulator.tenant.issue_token(*CLIENTS["pat"])["access_token"]
+    emulator.tenant.clear_request_log()
+    with_token = run_adhoc({"id": task["id"], "access_token": token})
+    assert with_token.result()["tasks"] == expected
+    assert "POST /oauth/token" not in emulator.tenant.request_counts(), "the token given in the task is used, not the environment's client"
+
+    emulator.tenant.clear_request_log()
+    refused = run_adhoc({"id": task["id"]}, env={"SAIL_TENANT": "acme"}, expect_rc=2)
+    assert "SAIL_BASE_URL and SAIL_TENANT" in refused.output
+    assert "Unset one of them" in refused.output
+    assert emulator.tenant.request_counts() == {}, "refused before any request"
+
+
+def test_empty_sail_variables_count_as_unset(run_adhoc, emulator):
+    """A blank field of an AWX credential injects an empty variable; the option's default applies."""
+    task = emulator.tenant.add_task(age_s=60)
+    run = run_adhoc({"id": task["id"]}, env={"SAIL_API_VERSION": "", "SAIL_TIMEOUT": "", "SAIL_TENANT": ""})
+    assert [found["id"] for found in run.result()["tasks"]] == [task["id"]]
+    assert emulator.tenant.request_counts().get("GET /beta/task-status/{id}") == 1, emulator.tenant.request_counts()

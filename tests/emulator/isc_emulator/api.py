@@ -150,14 +150,23 @@ def handle_api(tenant: Tenant, request: Request) -> Reply:
 
 
 def apply_fault(tenant: Tenant, request: Request) -> Reply | None:
-    """A reply forced by a queued fault, or None (a `slow` fault sleeps, then lets the request through)."""
+    """A reply forced by a queued fault, or None (a `slow` fault sleeps, then lets the request through).
+
+    An ``apply_first`` fault lets the request through and then answers it with the fault instead.
+    """
     fault = tenant.take_fault(request.method, request.path)
     if fault is None:
         return None
     if fault.kind == "slow":
         time.sleep(fault.seconds)
         return None
-    return _fault_reply(fault)
+    if not fault.apply_first:
+        return _fault_reply(fault)
+    carried_out = handle_api(tenant, request)
+    reply = _fault_reply(fault)
+    reply.client_id = carried_out.client_id
+    reply.fault = f"{fault.kind}+applied"
+    return reply
 
 
 def _bearer_token(authorization: str | None) -> str | None:

@@ -31,6 +31,8 @@ REQUEST_LOG_LIMIT = 200_000
 # Fields a PATCH may change; any other path (id, type, created, launcher, ...) is refused with 400.
 PATCHABLE_FIELDS = frozenset({"completionStatus", "completed", "description", "progress", "percentComplete"})
 FAULT_KINDS = ("status", "drop", "slow", "rate_limit_storm")
+# Faults that can answer a request the tenant has already carried out (a 429 means it was not).
+APPLY_FIRST_KINDS = ("status", "drop")
 
 BUILTIN_CLIENTS = (
     ("pat-0001-demo-client", "pat-demo-secret", True),
@@ -92,6 +94,8 @@ class Fault:
     html: bool = False
     method: str | None = None
     path_contains: str | None = None
+    # Carry the request out first, then answer with the fault: a change that took effect but whose answer was lost.
+    apply_first: bool = False
 
     def matches(self, method: str, path: str) -> bool:
         if self.method and self.method.upper() != method.upper():
@@ -302,17 +306,22 @@ class Tenant:
         html: bool = False,
         method: str | None = None,
         path_contains: str | None = None,
+        apply_first: bool = False,
     ) -> Fault:
         if kind not in FAULT_KINDS:
             raise ValueError(f"unknown fault kind {kind!r}; kinds: {', '.join(FAULT_KINDS)}")
         if kind == "rate_limit_storm":
             status = 429
         status = 500 if status is None else int(status)
+        if apply_first and (kind not in APPLY_FIRST_KINDS or status == 429):
+            raise ValueError(f"apply_first needs kind {' or '.join(APPLY_FIRST_KINDS)} and no 429 (ISC answers 429 before doing any work)")
         if kind == "status" and not 400 <= status <= 599:
             raise ValueError("a status fault needs a 4xx or 5xx status (500, 502, 503, 504, 429, ...)")
         if int(count) < 1:
             raise ValueError("count must be at least 1")
-        fault = Fault(kind, status, int(count), None if retry_after is None else int(retry_after), float(seconds), bool(html), method, path_contains)
+        fault = Fault(
+            kind, status, int(count), None if retry_after is None else int(retry_after), float(seconds), bool(html), method, path_contains, bool(apply_first)
+        )
         with self._lock:
             self._faults.append(fault)
         return fault
@@ -590,6 +599,10 @@ def _checked_operations(operations: Any) -> list[dict[str, Any]]:
             raise PatchError(f"operation {position}: unknown op {op!r}")
         if op in ("add", "replace", "test") and "value" not in operation:
             raise PatchError(f"operation {position}: {op} needs a 'value'")
+        if "value" in operation and operation["value"] is None:
+            raise PatchError(
+                f"operation {position}: {op} {operation['path']} has a null value; JsonPatchOperation.value must be a string, boolean, integer, object or array"
+            )
         touched = [operation["path"]]
         if op in ("move", "copy"):
             if "from" not in operation:

@@ -69,6 +69,31 @@ def test_drop_closes_the_connection_without_an_answer(emu: Emulator, pat: ApiSes
     assert emu.tenant.request_log()[0]["fault"] == "drop"
 
 
+@pytest.mark.parametrize(("fault", "status"), [({"kind": "status", "status": 504}, 504), ({"kind": "drop"}, None)])
+def test_apply_first_carries_the_patch_out_then_loses_the_answer(emu: Emulator, pat: ApiSession, fault: dict, status: int | None) -> None:
+    task = emu.tenant.add_task(completion_status=None)
+    pat.token  # noqa: B018
+    emu.tenant.clear_request_log()
+    control(emu, "POST", "/faults", json={**fault, "method": "PATCH", "apply_first": True})
+    operations = [{"op": "replace", "path": "/completionStatus", "value": "ERROR"}]
+    if status is None:
+        with pytest.raises(requests.ConnectionError):
+            pat.patch(f"/v2025/task-status/{task['id']}", operations)
+    else:
+        assert pat.patch(f"/v2025/task-status/{task['id']}", operations).status_code == status
+    assert pat.get(f"/v2025/task-status/{task['id']}").json()["completionStatus"] == "ERROR"
+    (patch_entry, _read) = emu.tenant.request_log()
+    assert (patch_entry["status"], patch_entry["fault"], patch_entry["client_id"]) == (status, f"{fault['kind']}+applied", "pat-0001-demo-client")
+
+
+@pytest.mark.parametrize("fault", [{"kind": "slow", "seconds": 1}, {"kind": "rate_limit_storm"}, {"kind": "status", "status": 429}])
+def test_apply_first_is_refused_where_no_answer_could_follow_work(emu: Emulator, fault: dict) -> None:
+    response = control(emu, "POST", "/faults", json={**fault, "apply_first": True})
+    assert response.status_code == 400
+    assert "apply_first" in response.json()["error"]
+    assert emu.tenant.faults() == []
+
+
 def test_slow_answers_after_the_client_timeout(emu: Emulator, pat: ApiSession) -> None:
     pat.token  # noqa: B018
     emu.tenant.inject_fault("slow", seconds=0.6)

@@ -74,7 +74,7 @@ def test_a_failed_test_operation_applies_nothing(emu: Emulator, pat: ApiSession,
 
 def test_a_passing_test_operation_lets_the_patch_through(emu: Emulator, pat: ApiSession, pending_task: dict[str, Any]) -> None:
     operations = [
-        {"op": "test", "path": "/completionStatus", "value": None},
+        {"op": "test", "path": "/modified", "value": pending_task["modified"]},
         {"op": "test", "path": "/id", "value": pending_task["id"]},
         {"op": "replace", "path": "/percentComplete", "value": 100},
         {"op": "add", "path": "/description", "value": "cleared by automation"},
@@ -83,6 +83,25 @@ def test_a_passing_test_operation_lets_the_patch_through(emu: Emulator, pat: Api
     assert response.status_code == 200
     assert response.json()["percentComplete"] == 100
     assert response.json()["description"] == "cleared by automation"
+
+
+@pytest.mark.parametrize(
+    "operation",
+    [
+        {"op": "test", "path": "/completionStatus", "value": None},
+        {"op": "replace", "path": "/progress", "value": None},
+        {"op": "add", "path": "/description", "value": None},
+    ],
+)
+def test_null_values_are_400_naming_the_schema_rule(emu: Emulator, pat: ApiSession, pending_task: dict[str, Any], operation: dict[str, Any]) -> None:
+    # JsonPatchOperation.value is oneOf string, boolean, integer, object, array: JSON null matches none of them,
+    # even where it equals the current value.
+    operations = [operation, {"op": "replace", "path": "/completionStatus", "value": "ERROR"}]
+    response = pat.patch(f"/v2025/task-status/{pending_task['id']}", operations)
+    assert response.status_code == 400, response.text
+    text = response.json()["messages"][0]["text"]
+    assert "null" in text and "JsonPatchOperation.value" in text
+    assert _stored(emu, pending_task["id"]) == pending_task
 
 
 @pytest.mark.parametrize(

@@ -7,10 +7,10 @@ from __future__ import annotations
 
 import pytest
 import yaml
-from ansible.module_utils.basic import env_fallback
+from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS, connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS, connection_argument_spec, env_fallback
 
 MODULE_DOC = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
 PLUGIN_DOC = yaml.safe_load(ModuleDocFragment.PLUGINS)["options"]
@@ -31,6 +31,9 @@ def test_fragment_matches_table(option):
     assert PLUGIN_DOC[option.name]["env"] == [{"name": option.env}]
     assert PLUGIN_DOC[option.name]["vars"] == [{"name": "sail_" + option.name}]
     assert f"E({option.env})" in " ".join(MODULE_DOC[option.name]["description"])
+    assert option.description, "every option is described in the table"
+    assert PLUGIN_DOC[option.name]["description"] == list(option.description)
+    assert MODULE_DOC[option.name]["description"][: len(option.description)] == list(option.description)
 
 
 @pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=lambda option: option.name)
@@ -38,3 +41,11 @@ def test_argument_spec_has_env_fallback_and_no_log(option):
     spec = connection_argument_spec()[option.name]
     assert spec["fallback"] == (env_fallback, [option.env])
     assert spec["no_log"] is (option.name in ("client_secret", "access_token"))
+
+
+def test_an_empty_environment_variable_counts_as_unset(monkeypatch):
+    monkeypatch.setenv("SAIL_API_VERSION", "")
+    with pytest.raises(AnsibleFallbackNotFound):
+        env_fallback("SAIL_API_VERSION")
+    monkeypatch.setenv("SAIL_API_VERSION", "v2025")
+    assert env_fallback("SAIL_API_VERSION") == "v2025"

@@ -19,7 +19,7 @@ from ansible.template import Templar, trust_as_template
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
 from ansible_collections.sailpoint.isc.plugins.lookup import pending_tasks
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscServerError
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscMissingLibraryError, IscServerError
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
 
 NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
@@ -204,6 +204,7 @@ def test_type_and_source_become_structured_filters(client: Mock) -> None:
     [
         ({"older_than": "6x"}, "Invalid option 'older_than': unknown duration unit 'x' in '6x'."),
         ({"older_than": "soon"}, "Invalid option 'older_than': 'soon' is not a duration."),
+        ({"older_than": "99999999999999w"}, "Invalid option 'older_than': '99999999999999w' is too long"),
         ({"type": "NOT_A_TYPE"}, "Invalid option 'type': 'NOT_A_TYPE' is not a supported task type."),
         ({"source_id": ["ok", " "]}, "Invalid option 'source_id': a source ID is empty."),
         ({"base_url": None}, "Invalid option 'base_url': no ISC tenant given."),
@@ -232,7 +233,17 @@ def test_terms_are_refused(client: Mock) -> None:
     assert client.built_configs == []
 
 
-def test_missing_client_library_is_reported(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(pending_tasks, "CLIENT_IMPORT_ERROR", ImportError("No module named 'requests'"))
-    with pytest.raises(AnsibleError, match="No module named 'requests'"):
-        lookup().run([], variables={})
+def test_missing_client_library_is_reported(monkeypatch: pytest.MonkeyPatch, no_sail_environment: None) -> None:
+    def without_requests(config: ClientConfig, warn: Any = None) -> Mock:
+        raise IscMissingLibraryError("The Python library requests (and urllib3) is required on the host that runs this task.")
+
+    monkeypatch.setattr(pending_tasks, "IscClient", without_requests)
+    with pytest.raises(AnsibleError, match="library requests"):
+        lookup().run([], variables={}, base_url="https://acme.api.identitynow.com", client_id="c", client_secret="s")
+
+
+def test_unknown_options_are_named(client: Mock) -> None:
+    with pytest.raises(AnsibleError) as caught:
+        lookup().run([], variables={}, base_url="https://acme.api.identitynow.com", client_id="c", client_secret="s", older="6h")
+    assert "Invalid option 'older'" in str(caught.value) and "older_than" in str(caught.value)
+    assert client.built_configs == []

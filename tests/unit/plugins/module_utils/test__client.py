@@ -405,6 +405,7 @@ def test_isnull_filter_refused_before_any_request_on_beta(emulator):
         ({"base_url": "https://acme.api.identitynow.com/beta"}, "base_url"),
         ({"base_url": "ftp://x"}, "base_url"),
         ({"base_url": "https://user:pw@acme.api.identitynow.com"}, "base_url"),
+        ({"base_url": "https://acme.api.identitynow.com/oauth/token"}, "base_url"),
         ({}, "base_url"),
         ({"tenant": "acme.example"}, "tenant"),
         ({"base_url": "https://a.example", "client_secret": None}, "client_secret"),

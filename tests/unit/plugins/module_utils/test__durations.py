@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import (
-    format_duration,
     is_older_than,
     parse_duration,
     parse_timestamp,
@@ -68,20 +67,6 @@ def test_non_string_values_are_refused(value: object) -> None:
 def test_zero_duration_is_refused() -> None:
     with pytest.raises(IscConfigError, match="is zero"):
         parse_duration("0h")
-
-
-@pytest.mark.parametrize(
-    ("delta", "expected"),
-    [
-        (timedelta(days=2, hours=3, minutes=59), "2d 3h"),
-        (timedelta(hours=5, minutes=12, seconds=7), "5h 12m"),
-        (timedelta(minutes=3, seconds=4), "3m 4s"),
-        (timedelta(seconds=42), "42s"),
-        (timedelta(seconds=-5), "0s"),
-    ],
-)
-def test_format_duration(delta: timedelta, expected: str) -> None:
-    assert format_duration(delta) == expected
 
 
 @pytest.mark.parametrize(

@@ -17,8 +17,10 @@ from ansible_collections.sailpoint.isc.plugins.module_utils import _task_state a
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscBadRequestError,
     IscConfigError,
+    IscConnectionError,
     IscError,
     IscForbiddenError,
+    IscMissingLibraryError,
     IscServerError,
     IscTaskError,
     IscWaitTimeoutError,
@@ -121,10 +123,8 @@ def test_clearing_pending_task_defaults_to_error_and_now():
         {"op": "replace", "path": "/completionStatus", "value": "ERROR"},
         {"op": "replace", "path": "/completed", "value": NOW_TEXT},
     ]
-    assert plan.guarded_operations()[:2] == [
-        {"op": "test", "path": "/completionStatus", "value": None},
-        {"op": "test", "path": "/completed", "value": None},
-    ]
+    # Null status fields are guarded through modified: ISC's JsonPatchOperation.value cannot be null.
+    assert plan.guarded_operations() == [{"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"}, *plan.operations]
     assert plan.diff()["before"] == {"completionStatus": None, "completed": None}
     assert plan.diff()["after"] == {"completionStatus": "ERROR", "completed": NOW_TEXT}
 
@@ -169,6 +169,49 @@ def test_force_overwrites_a_finished_task_but_keeps_its_completed_time():
     assert plan.guarded_operations()[:2] == [
         {"op": "test", "path": "/completionStatus", "value": "SUCCESS"},
         {"op": "test", "path": "/completed", "value": "2024-01-01T00:00:00.000Z"},
+    ]
+
+
+def no_null_values(operations: list[dict[str, Any]]) -> bool:
+    return all(operation.get("value") is not None for operation in operations)
+
+
+@pytest.mark.parametrize(
+    ("status", "completed", "expected_guards"),
+    [
+        (None, None, [("/modified", "2024-05-17T18:00:00.000Z")]),
+        ("SUCCESS", None, [("/completionStatus", "SUCCESS"), ("/modified", "2024-05-17T18:00:00.000Z")]),
+        ("SUCCESS", NOW_TEXT, [("/completionStatus", "SUCCESS"), ("/completed", NOW_TEXT)]),
+    ],
+)
+def test_guards_never_send_a_null_value(status, completed, expected_guards):
+    task = make_task(status=status, completed=completed)
+    plan = ts.plan_change(task, desired(completion_status="ERROR", force=True, completed="2024-05-18T00:00:00Z"), NOW)
+
+    assert [(guard["path"], guard["value"]) for guard in plan.guards()] == expected_guards
+    assert no_null_values(plan.guarded_operations())
+    assert patched(task, plan.guarded_operations()) == plan.after
+
+
+def test_pending_task_without_modified_goes_unguarded_rather_than_tested_against_null():
+    plan = ts.plan_change(make_task(modified=None), desired(), NOW)
+
+    assert plan.guards() == []
+    assert plan.guarded_operations() == plan.operations
+    assert no_null_values(plan.guarded_operations())
+
+
+def test_raw_patch_test_operations_are_sent_ahead_of_the_changes():
+    raw = [
+        {"op": "replace", "path": "/description", "value": "Cleared"},
+        {"op": "test", "path": "/progress", "value": "Started"},
+    ]
+    plan = ts.plan_change(make_task(), desired(patch=raw), NOW)
+
+    assert plan.guarded_operations() == [
+        {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"},
+        {"op": "test", "path": "/progress", "value": "Started"},
+        {"op": "replace", "path": "/description", "value": "Cleared"},
     ]
 
 
@@ -255,6 +298,7 @@ def test_applying_a_plan_reaches_a_state_that_needs_no_further_change(current_st
     if current_status is None:
         assert plan.changes
     if plan.changes:
+        assert no_null_values(plan.guarded_operations())
         after = patched(task, plan.guarded_operations())
         assert after == plan.after
         second = ts.plan_change(after, wanted, NOW + timedelta(hours=1))
@@ -286,8 +330,8 @@ def test_patch_is_guarded_and_result_read_back():
     outcome = ts.set_task_state(client, "t1", desired(description="Stuck"), check_mode=False, now=NOW)
 
     sent = client.patch_task.call_args.args[1]
-    assert sent[0] == {"op": "test", "path": "/completionStatus", "value": None}
-    assert sent[1] == {"op": "test", "path": "/completed", "value": None}
+    assert sent[0] == {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"}
+    assert no_null_values(sent)
     assert outcome.changed and outcome.task["description"] == "Stuck"
     assert set(outcome.diff["after"]) == {"completionStatus", "completed", "description"}
 
@@ -312,15 +356,19 @@ def test_unknown_task_is_a_not_found_error_with_the_90_day_hint():
     assert "/v2025/task-status/gone" in str(caught.value)
 
 
-def test_read_back_that_differs_fails_naming_the_value_sent():
+def test_read_back_that_differs_is_changed_and_failed_naming_the_value_sent():
     client = mock_client()
     client.get_task.return_value = make_task()
     client.patch_task.return_value = make_task(status="SUCCESS", completed=NOW_TEXT)
 
-    with pytest.raises(IscTaskError) as caught:
-        ts.set_task_state(client, "t1", desired(completion_status="terminated"), check_mode=False, now=NOW)
-    assert "'SUCCESS' (sent 'TERMINATED')" in str(caught.value)
-    assert caught.value.task["completionStatus"] == "SUCCESS"
+    outcome = ts.set_task_state(client, "t1", desired(completion_status="terminated"), check_mode=False, now=NOW)
+
+    # ISC accepted the PATCH, so the task did change, whatever it answered.
+    assert outcome.changed and outcome.failed
+    assert isinstance(outcome.error, IscTaskError)
+    assert "'SUCCESS' (sent 'TERMINATED')" in outcome.msg
+    assert outcome.task["completionStatus"] == "SUCCESS"
+    assert outcome.diff["after"]["completionStatus"] == "SUCCESS"
 
 
 def bad_request() -> IscBadRequestError:
@@ -355,16 +403,215 @@ def test_task_that_finished_meanwhile_is_overwritten_with_force_guarded_by_its_n
     assert retry[-1] == {"op": "replace", "path": "/completionStatus", "value": "ERROR"}
 
 
-def test_refused_value_fails_naming_what_was_sent():
+def test_refused_value_fails_naming_what_was_sent_and_keeps_the_api_error():
     client = mock_client()
     client.get_task.side_effect = [make_task(), make_task()]
     client.patch_task.side_effect = bad_request()
 
-    with pytest.raises(IscError) as caught:
+    with pytest.raises(IscBadRequestError) as caught:
         ts.set_task_state(client, "t1", desired(completion_status="temperror"), check_mode=False, now=NOW)
     assert "completionStatus='TEMPERROR'" in str(caught.value)
-    assert caught.value.details["tracking_id"] == "abc123"
+    assert "HTTP 400" in str(caught.value) and "test failed" in str(caught.value)
+    assert "filters" not in str(caught.value) and "values sent" in str(caught.value)
+    assert (caught.value.status, caught.value.tracking_id) == (400, "abc123")
+    assert caught.value.to_fail_json()["tracking_id"] == "abc123"
     assert caught.value.details["sent"][0]["op"] == "test"
+    assert client.patch_task.call_count == 1
+
+
+def test_refused_patch_keeps_status_and_tracking_id_in_the_results_of_many():
+    client = mock_client("v2025")
+    client.iter_tasks.return_value = iter([make_task("t1")])
+    client.get_task.return_value = make_task("t1")
+    client.patch_task.side_effect = bad_request()
+
+    (outcome,) = ts.set_many_task_states(client, ["t1"], desired(), check_mode=False, now=NOW)
+
+    result = outcome.as_result()
+    assert result["failed"] and (result["status"], result["tracking_id"]) == (400, "abc123")
+    assert "sent completionStatus='ERROR'" in result["msg"]
+
+
+def test_task_that_progressed_meanwhile_is_planned_again_and_sent_once_more():
+    client = mock_client()
+    progressed = make_task(progress="Aggregating", percentComplete=40, modified="2024-05-17T19:00:00.000Z")
+    client.get_task.side_effect = [make_task(), progressed]
+    client.patch_task.side_effect = [bad_request(), patched(progressed, ts.plan_change(progressed, desired(), NOW).operations)]
+
+    outcome = ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
+
+    assert outcome.changed and not outcome.failed and not outcome.left_alone
+    assert outcome.task["completionStatus"] == "ERROR"
+    first, second = (call.args[1][0] for call in client.patch_task.call_args_list)
+    assert first == {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"}
+    assert second == {"op": "test", "path": "/modified", "value": "2024-05-17T19:00:00.000Z"}
+
+
+def test_refusal_after_the_second_plan_is_reported_as_refused_when_nothing_moved_since():
+    client = mock_client()
+    progressed = make_task(modified="2024-05-17T19:00:00.000Z")
+    client.get_task.side_effect = [make_task(), progressed, progressed]
+    client.patch_task.side_effect = [bad_request(), bad_request()]
+
+    with pytest.raises(IscBadRequestError) as caught:
+        ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
+    assert caught.value.details["sent"][0]["value"] == "2024-05-17T19:00:00.000Z"
+    assert client.patch_task.call_count == 2
+
+
+def test_task_that_keeps_moving_fails_after_one_more_try_and_changes_nothing():
+    client = mock_client()
+    client.get_task.side_effect = [make_task(modified=f"2024-05-17T18:0{minute}:00.000Z") for minute in range(3)]
+    client.patch_task.side_effect = [bad_request(), bad_request()]
+
+    with pytest.raises(IscTaskError) as caught:
+        ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
+    assert "changed again" in str(caught.value) and "nothing was changed" in str(caught.value)
+    assert caught.value.task["modified"] == "2024-05-17T18:02:00.000Z"
+    assert client.patch_task.call_count == 2
+
+
+def test_raw_patch_whose_test_fails_in_isc_is_left_alone_after_the_read_again():
+    client = mock_client()
+    raw = [{"op": "test", "path": "/progress", "value": "Started"}, {"op": "replace", "path": "/description", "value": "Cleared"}]
+    moved_on = make_task(progress="Restarted", modified="2024-05-17T19:00:00.000Z")
+    client.get_task.side_effect = [make_task(), moved_on]
+    client.patch_task.side_effect = bad_request()
+
+    outcome = ts.set_task_state(client, "t1", desired(patch=raw), check_mode=False, now=NOW)
+
+    assert outcome.left_alone and not outcome.changed and not outcome.failed
+    assert "test operation in patch does not hold" in outcome.msg
+    assert {"op": "test", "path": "/progress", "value": "Started"} in client.patch_task.call_args.args[1]
+    assert client.patch_task.call_count == 1
+
+
+# --- a PATCH whose answer is lost ------------------------------------------------------------------------------
+
+
+def timed_out() -> IscConnectionError:
+    return IscConnectionError("ISC API PATCH /beta/task-status/{id} got no answer within 0.5s after 1 attempt: read timed out.", hint="Raise timeout.")
+
+
+def gateway_timeout() -> IscServerError:
+    return IscServerError(method="PATCH", path="/beta/task-status/{id}", status=504, tracking_id="gw504")
+
+
+def tenant_behind(client: Any, task: dict[str, Any], *, applies: bool, error: IscError) -> None:
+    """The mocked client as a tenant whose PATCH answers are lost, after applying the patch when ``applies``."""
+    state = {"task": task}
+
+    def patch(task_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        if applies:
+            state["task"] = patched(state["task"], operations)
+        raise error
+
+    client.get_task.side_effect = lambda task_id: dict(state["task"])
+    client.patch_task.side_effect = patch
+
+
+@pytest.mark.parametrize("lost", [timed_out, gateway_timeout], ids=["timeout", "504"])
+def test_lost_answer_of_an_applied_patch_is_a_change(lost):
+    client = mock_client()
+    tenant_behind(client, make_task(), applies=True, error=lost())
+
+    outcome = ts.set_task_state(client, "t1", desired(description="Stuck"), check_mode=False, now=NOW)
+
+    assert outcome.changed and not outcome.failed
+    assert "answer to the PATCH was lost" in outcome.msg and "shows the change" in outcome.msg
+    assert outcome.task["completionStatus"] == "ERROR" and outcome.task["description"] == "Stuck"
+    assert set(outcome.diff["after"]) == {"completionStatus", "completed", "description"}
+    assert client.patch_task.call_count == 1
+    assert client.get_task.call_count == 2
+
+
+@pytest.mark.parametrize("lost", [timed_out, gateway_timeout], ids=["timeout", "504"])
+def test_lost_answer_of_a_patch_not_applied_fails_saying_a_rerun_is_safe(lost):
+    client = mock_client()
+    error = lost()
+    tenant_behind(client, make_task(), applies=False, error=error)
+
+    with pytest.raises(ts.IscUnconfirmedPatchError) as caught:
+        ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
+
+    message = str(caught.value)
+    assert error.message in message and "did not show the change" in message and "Running again is safe" in message
+    assert caught.value.details.get("status") == error.details.get("status")
+    assert caught.value.details.get("tracking_id") == error.details.get("tracking_id")
+    assert caught.value.to_fail_json()["task"]["completionStatus"] is None
+    assert client.patch_task.call_count == 1
+
+
+def test_lost_answer_and_a_failed_read_again_say_the_outcome_is_unknown():
+    client = mock_client()
+    client.get_task.side_effect = [make_task(), IscConnectionError("Could not complete ISC API GET /beta/task-status/{id} after 6 attempts.")]
+    client.patch_task.side_effect = gateway_timeout()
+
+    with pytest.raises(ts.IscPatchOutcomeUnknownError) as caught:
+        ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
+
+    assert "may or may not have been applied" in str(caught.value) and "Running again is safe" in str(caught.value)
+    assert "after 6 attempts" in str(caught.value)
+    assert caught.value.details["tracking_id"] == "gw504"
+
+
+def test_lost_answer_fails_that_task_only_and_the_run_goes_on():
+    client = mock_client("v2025")
+    tasks = {task_id: make_task(task_id) for task_id in ("t0", "t1", "t2")}
+    client.iter_tasks.return_value = iter(tasks.values())
+    client.get_task.side_effect = lambda task_id: tasks[task_id]
+
+    def patch(task_id, operations):
+        if task_id == "t0":
+            raise timed_out()
+        return patched(tasks[task_id], operations)
+
+    client.patch_task.side_effect = patch
+
+    outcomes = ts.set_many_task_states(client, ["t0", "t1", "t2"], desired(), check_mode=False, now=NOW)
+
+    assert [(o.changed, o.failed) for o in outcomes] == [(False, True), (True, False), (True, False)]
+    assert "did not show the change" in outcomes[0].msg
+    assert "status" not in outcomes[0].as_result() and "tracking_id" not in outcomes[0].as_result()
+    assert client.patch_task.call_count == 3
+
+
+def test_lost_answer_with_a_failed_read_again_stops_the_run():
+    client = mock_client("v2025")
+    client.iter_tasks.return_value = iter([make_task("t0"), make_task("t1")])
+    client.get_task.side_effect = IscConnectionError("Could not complete ISC API GET /v2025/task-status/{id} after 6 attempts.")
+    client.patch_task.side_effect = timed_out()
+
+    outcomes = ts.set_many_task_states(client, ["t0", "t1"], desired(), check_mode=False, now=NOW)
+
+    assert all(o.failed for o in outcomes)
+    assert "may or may not have been applied" in outcomes[0].msg
+    assert outcomes[1].msg.startswith("Not attempted after an earlier error")
+    assert client.patch_task.call_count == 1
+
+
+def test_read_back_mismatch_in_many_is_changed_and_failed():
+    client = mock_client("v2025")
+    client.iter_tasks.return_value = iter([make_task("t0")])
+    client.patch_task.return_value = make_task("t0", status="SUCCESS", completed=NOW_TEXT)
+
+    (outcome,) = ts.set_many_task_states(client, ["t0"], desired(completion_status="ERROR"), check_mode=False, now=NOW)
+
+    result = outcome.as_result()
+    assert (result["changed"], result["failed"]) == (True, True)
+    assert "(sent 'ERROR')" in result["msg"]
+
+
+def test_missing_jsonpatch_is_an_error_with_ansibles_wording(monkeypatch):
+    monkeypatch.setattr(ts, "HAS_JSONPATCH", False)
+    monkeypatch.setattr(ts, "JSONPATCH_IMPORT_ERROR", "Traceback: No module named 'jsonpatch'")
+
+    with pytest.raises(IscMissingLibraryError) as caught:
+        ts.plan_change(make_task(), desired(), NOW)
+
+    assert "Failed to import the required Python library (jsonpatch)" in str(caught.value)
+    assert "ansible_python_interpreter" in str(caught.value)
+    assert caught.value.to_fail_json()["exception"] == "Traceback: No module named 'jsonpatch'"
 
 
 # --- many tasks ----------------------------------------------------------------------------------------------
@@ -403,6 +650,8 @@ def test_many_reads_the_list_in_chunks_and_gets_only_what_it_misses():
     client.get_task.assert_called_once_with("t119")
     assert [o.failed for o in outcomes] == [False] * 119 + [True]
     assert outcomes[-1].as_result()["status"] == 404
+    # Returned only when there is one, as RETURN says: the emulator's and ISC's bodiless 404 has none.
+    assert "tracking_id" not in outcomes[-1].as_result()
     client.patch_task.assert_not_called()
 
 
@@ -410,6 +659,7 @@ def test_one_failure_does_not_hide_the_others():
     client = mock_client("v2026")
     tasks = [make_task(f"t{index}") for index in range(3)]
     client.iter_tasks.return_value = iter(tasks)
+    client.get_task.side_effect = lambda task_id: next(task for task in tasks if task["id"] == task_id)
     server_error = IscServerError(method="PATCH", path="/v2026/task-status/{id}", status=500, tracking_id="trk")
 
     def patch(task_id, operations):
@@ -422,7 +672,8 @@ def test_one_failure_does_not_hide_the_others():
     outcomes = ts.set_many_task_states(client, ["t0", "t1", "t2"], desired(completion_status="ERROR", completed=NOW_TEXT), check_mode=False, now=NOW)
 
     assert [(o.changed, o.failed) for o in outcomes] == [(True, False), (False, True), (False, True)]
-    assert outcomes[1].as_result()["tracking_id"] == "trk"
+    assert outcomes[1].as_result()["tracking_id"] == "trk" and outcomes[1].as_result()["status"] == 500
+    assert "did not show the change" in outcomes[1].msg
     assert client.patch_task.call_count == 3
 
 

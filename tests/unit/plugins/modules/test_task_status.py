@@ -14,7 +14,14 @@ import jsonpatch
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscForbiddenError, IscWaitTimeoutError
+from ansible_collections.sailpoint.isc.plugins.module_utils import _task_state
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
+    IscBadRequestError,
+    IscConfigError,
+    IscForbiddenError,
+    IscServerError,
+    IscWaitTimeoutError,
+)
 from ansible_collections.sailpoint.isc.plugins.modules import task_status
 from ansible_collections.sailpoint.isc.tests.unit.fakes import mock_client
 
@@ -30,7 +37,7 @@ def make_task(task_id: str = "t1", status: str | None = None, **fields: Any) -> 
         "completed": "2024-05-17T19:00:00.000Z" if status else None,
         "completionStatus": status,
         "progress": "Started",
-        "modified": None,
+        "modified": "2024-05-17T18:00:00.000Z",
     }
     task.update(fields)
     return task
@@ -58,7 +65,6 @@ def test_request_for_one_task_normalises_values():
     [
         ({"id": "t1", "completion_status": "done"}, "completion_status"),
         ({"id": "t1", "completed": "soon"}, "completed"),
-        ({"ids": []}, "ids"),
         ({"ids": ["ok", "not an id"]}, "ids"),
         ({"id": "../x"}, "id"),
         ({"id": "t1", "wait": True, "description": "x"}, "wait"),
@@ -209,3 +215,91 @@ def test_main_accepts_camel_case_alias_and_env_connection(monkeypatch, capsys):
     assert result["changed"] is False and result["msg"].endswith("already in the desired state.")
     assert seen["config"].base_url == "http://127.0.0.1:8" and seen["config"].api_version == "v1"
     client.patch_task.assert_not_called()
+
+
+def test_main_read_back_mismatch_fails_and_reports_the_change(monkeypatch, capsys):
+    client = mock_client()
+    client.get_task.return_value = make_task()
+    client.patch_task.return_value = make_task(status="SUCCESS")
+
+    code, result = run_main(monkeypatch, capsys, client, id="t1", completion_status="terminated", _ansible_diff=True)
+
+    assert code == 1 and result["failed"] is True
+    # ISC accepted the PATCH: the task changed, although not as sent.
+    assert result["changed"] is True
+    assert "(sent 'TERMINATED')" in result["msg"]
+    assert result["task"]["completionStatus"] == "SUCCESS"
+    assert result["diff"]["after"]["completionStatus"] == "SUCCESS"
+
+
+def test_run_many_read_back_mismatch_is_changed_and_failed():
+    client = mock_client("v2025")
+    client.iter_tasks.return_value = iter([make_task("a")])
+    client.patch_task.return_value = make_task("a", status="SUCCESS")
+    request = task_status.build_request(params(ids=["a"], completion_status="error"))
+
+    result, failure = task_status.run(request, client, check_mode=False, diff=False, now=NOW)
+
+    assert failure.startswith("1 of 1 tasks failed")
+    assert result["changed"] is True
+    assert [(r["changed"], r["failed"]) for r in result["results"]] == [(True, True)]
+
+
+def test_main_refused_patch_keeps_status_tracking_id_and_what_was_sent(monkeypatch, capsys):
+    client = mock_client()
+    client.get_task.return_value = make_task()
+    client.patch_task.side_effect = IscBadRequestError(method="PATCH", path="/beta/task-status/{id}", status=400, tracking_id="f00d", error_text="bad value")
+
+    code, result = run_main(monkeypatch, capsys, client, id="t1", completion_status="temperror")
+
+    assert code == 1 and not result.get("changed")
+    assert (result["status"], result["tracking_id"]) == (400, "f00d")
+    assert "completionStatus='TEMPERROR'" in result["msg"] and "filters" not in result["msg"]
+    assert result["sent"][-2] == {"op": "replace", "path": "/completionStatus", "value": "TEMPERROR"}
+
+
+def test_main_lost_answer_of_an_applied_patch_is_a_change(monkeypatch, capsys):
+    client = mock_client()
+    cleared = {**make_task(status="ERROR"), "completed": NOW.isoformat()}
+    client.get_task.side_effect = [make_task(), cleared]
+    client.patch_task.side_effect = IscServerError(method="PATCH", path="/beta/task-status/{id}", status=504, tracking_id="gw")
+
+    code, result = run_main(monkeypatch, capsys, client, id="t1", completed=NOW.isoformat())
+
+    assert code == 0 and result["changed"] is True
+    assert "answer to the PATCH was lost" in result["msg"] and "HTTP 504" in result["msg"]
+    assert client.patch_task.call_count == 1
+
+
+def test_main_lost_answer_not_shown_fails_keeping_status_and_tracking_id(monkeypatch, capsys):
+    client = mock_client()
+    client.get_task.return_value = make_task()
+    client.patch_task.side_effect = IscServerError(method="PATCH", path="/beta/task-status/{id}", status=504, tracking_id="gw")
+
+    code, result = run_main(monkeypatch, capsys, client, id="t1")
+
+    assert code == 1 and not result.get("changed")
+    assert (result["status"], result["tracking_id"]) == (504, "gw")
+    assert "did not show the change" in result["msg"] and "Running again is safe" in result["msg"]
+    assert result["task"]["completionStatus"] is None
+
+
+def test_main_without_jsonpatch_fails_through_the_one_error_funnel(monkeypatch, capsys):
+    monkeypatch.setattr(_task_state, "HAS_JSONPATCH", False)
+    monkeypatch.setattr(task_status, "IscClient", lambda config, warn: pytest.fail("no client before the library check"))
+
+    code, result = run_main(monkeypatch, capsys, None, id="t1")
+
+    assert code == 1 and result["failed"] is True
+    assert "Failed to import the required Python library (jsonpatch)" in result["msg"]
+    assert "ansible_python_interpreter" in result["msg"]
+
+
+def test_an_empty_list_of_ids_does_nothing_and_sends_nothing():
+    client = mock_client()
+    for wait in (False, True):
+        request = task_status.build_request(params(ids=[], wait=wait))
+        result, failure = task_status.run(request, client, check_mode=False, diff=True, now=NOW)
+        assert failure is None
+        assert result == {"changed": False, "tasks": [], "results": [], "msg": "No task ids given; nothing to do."}
+    assert client.mock_calls == []
