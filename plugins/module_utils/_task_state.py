@@ -263,10 +263,28 @@ def validate_raw_patch(operations: Iterable[Any], option: str = "patch") -> list
             raise IscConfigError(option, f"{where} ({op} {path}) has no value.")
         if op in ("move", "copy") and not isinstance(operation.get("from"), str):
             raise IscConfigError(option, f"{where} ({op} {path}) has no 'from' pointer.")
-        checked.append(dict(operation))
+        checked_operation = dict(operation)
+        if "value" in operation and op in ("add", "replace", "test"):
+            checked_operation["value"] = _checked_patch_value(option, where, op, path, operation["value"])
+        checked.append(checked_operation)
     if not checked:
         raise IscConfigError(option, "the list of operations is empty.", "Give at least one JSON Patch operation.")
     return checked
+
+
+def _checked_patch_value(option: str, where: str, op: str, path: str, value: Any) -> Any:
+    """The value of an operation, refused before any request when ISC would refuse it; timestamps as ISC writes them."""
+    if value is None:
+        raise IscConfigError(
+            option,
+            f"{where} ({op} {path}) has a null value, which ISC refuses (a JSON Patch value there is a string, boolean, integer, object or array).",
+            "Give a value; to act on pending tasks only, no test is needed, as a finished task is left alone without force.",
+        )
+    if path == "/completionStatus":
+        return normalize_completion_status(value, option)
+    if path in {f"/{name}" for name in TIMESTAMP_FIELDS}:
+        return normalize_timestamp(value, option)
+    return value
 
 
 def _top_level_field(pointer: str) -> str:

@@ -87,9 +87,10 @@ options:
       - If a C(test) operation does not hold for the current task, nothing is changed and the task is reported as left
         alone. C(test) operations are also sent to ISC, ahead of the changes, so they must still hold when ISC applies
         the patch.
-      - ISC accepts no V(null) as an operation's C(value) (its JsonPatchOperation schema allows a string, boolean,
-        integer, object or array) and answers such a patch with HTTP 400. No C(test) is needed to act on pending tasks
-        only, as without O(force) a task that has finished is left alone.
+      - Values ISC would refuse are refused before any request, naming the operation; a V(null) C(value) (ISC's
+        JsonPatchOperation schema allows a string, boolean, integer, object or array), a C(completionStatus) that is
+        not a completion status, a timestamp that is not ISO 8601. Timestamps are sent as ISC writes them. No C(test)
+        is needed to act on pending tasks only, as without O(force) a task that has finished is left alone.
     type: list
     elements: dict
   force:

@@ -300,11 +300,7 @@ def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secr
         leaks += [(str(path), secret[:4] + "...") for secret in secrets if secret in text]
     assert leaks == []
     # The injected secret did reach the module (through env_fallback) and was masked in the -vvv invocation.
-    (clearing,) = [
-        event
-        for event in events
-        if event.get("event") == "runner_on_ok" and event["event_data"].get("task_action") == "sailpoint.isc.task_status"
-    ]
+    (clearing,) = [event for event in events if event.get("event") == "runner_on_ok" and event["event_data"].get("task_action") == "sailpoint.isc.task_status"]
     module_args = clearing["event_data"]["res"]["invocation"]["module_args"]
     assert module_args["client_secret"] == "VALUE_SPECIFIED_IN_NO_LOG_PARAMETER"
     assert module_args["client_id"] == RUNNER_CLIENT_ID

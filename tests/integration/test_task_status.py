@@ -388,11 +388,11 @@ def test_raw_patch_test_operations_also_hold_when_isc_applies_the_patch(emulator
     assert requests_for(emulator, "PATCH", task_id) == [400]
 
 
-def test_null_value_in_a_raw_patch_is_refused_by_isc_with_status_and_tracking_id_in_results(emulator, run_adhoc):
+def test_a_patch_isc_refuses_keeps_status_and_tracking_id_in_results(emulator, run_adhoc):
     task_id = emulator.tenant.add_task(completion_status=None)["id"]
 
     run = run_adhoc(
-        {"ids": [task_id], "patch": [{"op": "replace", "path": "/progress", "value": None}]},
+        {"ids": [task_id], "patch": [{"op": "replace", "path": "/uniqueName", "value": "Renamed"}]},
         module="sailpoint.isc.task_status",
         api_version="v2026",
         expect_rc=None,
@@ -403,9 +403,24 @@ def test_null_value_in_a_raw_patch_is_refused_by_isc_with_status_and_tracking_id
     (entry,) = result["results"]
     assert entry["failed"] is True and entry["status"] == 400 and entry["tracking_id"]
     assert f"trackingId {entry['tracking_id']}" in entry["msg"]
-    assert "null" in entry["msg"] and "JsonPatchOperation.value" in entry["msg"] and "sent progress=None" in entry["msg"]
+    assert "sent uniqueName='Renamed'" in entry["msg"]
     assert "filters" not in entry["msg"]
-    assert truth(emulator, task_id)["progress"] == "Started"
+    assert truth(emulator, task_id)["uniqueName"] != "Renamed"
+
+
+def test_raw_patch_values_isc_would_refuse_are_refused_before_any_request(emulator, run_adhoc):
+    task_id = emulator.tenant.add_task(completion_status=None)["id"]
+    for operation, expected in (
+        ({"op": "replace", "path": "/progress", "value": None}, "has a null value"),
+        ({"op": "replace", "path": "/completionStatus", "value": "DONE"}, "'DONE' is not a task completion status"),
+        ({"op": "replace", "path": "/completed", "value": "soon"}, "'soon' is not an ISO 8601 date and time"),
+    ):
+        emulator.tenant.clear_request_log()
+        for check in (False, True):
+            run = run_adhoc({"id": task_id, "patch": [operation]}, module="sailpoint.isc.task_status", check=check, expect_rc=2)
+            message = run.result()["msg"]
+            assert "Invalid option 'patch'" in message and expected in message, message
+        assert emulator.tenant.request_counts() == {}, f"{operation}: refused before any request"
 
 
 def test_ids_from_a_lookup_that_found_nothing_change_nothing(run_playbook, emulator):

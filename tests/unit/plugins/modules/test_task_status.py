@@ -72,6 +72,9 @@ def test_request_for_one_task_normalises_values():
         ({"id": "t1", "wait": True, "wait_sleep": 0}, "wait_sleep"),
         ({"id": "t1", "wait": True, "wait_timeout": -1}, "wait_timeout"),
         ({"id": "t1", "patch": []}, "patch"),
+        ({"id": "t1", "patch": [{"op": "replace", "path": "/completionStatus", "value": "DONE"}]}, "patch"),
+        ({"id": "t1", "patch": [{"op": "replace", "path": "/completed", "value": "soon"}]}, "patch"),
+        ({"id": "t1", "patch": [{"op": "test", "path": "/completed", "value": None}]}, "patch"),
     ],
 )
 def test_bad_options_are_refused_before_any_request(options, option):
