@@ -58,6 +58,8 @@ else:
 COLLECTION_VERSION = "1.0.0"
 USER_AGENT = f"sailpoint.isc/{COLLECTION_VERSION} (Ansible collection)"
 PAGE_SIZE = 250
+# Positions each page re-reads of the one before it (see IscClient._pages).
+PAGE_OVERLAP = 5
 PAGE_CONCURRENCY = 4
 RATE_WINDOW_SECONDS = 10.0
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
@@ -687,41 +689,46 @@ class IscClient:
         return _take(_unique(self._pages(path, params, offset, limit)), limit)
 
     def _pages(self, path: str, params: Mapping[str, Any], offset: int, limit: int | None) -> Iterator[dict[str, Any]]:
-        wanted = limit if limit is not None else None
-        first_size = PAGE_SIZE if wanted is None else min(PAGE_SIZE, wanted)
+        first_size = PAGE_SIZE if limit is None else min(PAGE_SIZE, limit)
         first, total = self._page(path, params, offset, first_size, count=True)
         yield from first
         if len(first) < first_size:
             return
+        read_to = offset + len(first)
         if total is None:
-            yield from self._sequential_pages(path, params, offset + len(first), limit and limit - len(first))
+            yield from self._sequential_pages(path, params, read_to, None if limit is None else offset + limit - read_to)
             return
-        end = total if wanted is None else min(total, offset + wanted)
-        offsets = list(range(offset + len(first), end, PAGE_SIZE))
-        if not offsets:
+        end = total if limit is None else min(total, offset + limit)
+        # Each later page starts PAGE_OVERLAP positions before the one before it ended: tasks leaving the front of the
+        # list meanwhile (ISC's 90-day window) move the rest forward, and the overlap reads what moved. Repeats are
+        # dropped by id.
+        starts = list(range(read_to - PAGE_OVERLAP, end - PAGE_OVERLAP, PAGE_SIZE - PAGE_OVERLAP))
+        if not starts:
             return
         with ThreadPoolExecutor(max_workers=self.page_concurrency) as pool:
             # A bounded window of pages in flight keeps memory flat and the order intact.
             pending = deque()
-            for page_offset in offsets:
-                pending.append(pool.submit(self._page, path, params, page_offset, min(PAGE_SIZE, end - page_offset)))
+            for start in starts:
+                pending.append(pool.submit(self._page, path, params, start, min(PAGE_SIZE, end - start)))
                 if len(pending) >= self.page_concurrency * 2:
                     yield from pending.popleft().result()[0]
             while pending:
                 yield from pending.popleft().result()[0]
         # Tasks added while listing land after the total read on the first page; read on until a short page.
-        yield from self._sequential_pages(path, params, end, None if wanted is None else offset + wanted - end)
+        yield from self._sequential_pages(path, params, end, None if limit is None else offset + limit - end)
 
-    def _sequential_pages(self, path: str, params: Mapping[str, Any], offset: int, remaining: int | None) -> Iterator[dict[str, Any]]:
+    def _sequential_pages(self, path: str, params: Mapping[str, Any], read_to: int, remaining: int | None) -> Iterator[dict[str, Any]]:
+        """Pages from ``read_to`` on (``remaining`` positions at most), each reaching PAGE_OVERLAP back into a full page read before."""
         while remaining is None or remaining > 0:
-            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining)
-            page, _total = self._page(path, params, offset, size)
+            start = read_to - PAGE_OVERLAP
+            size = PAGE_SIZE if remaining is None else min(PAGE_SIZE, remaining + PAGE_OVERLAP)
+            page, _total = self._page(path, params, start, size)
             yield from page
             if len(page) < size:
                 return
-            offset += len(page)
+            read_to = start + len(page)
             if remaining is not None:
-                remaining -= len(page)
+                remaining -= len(page) - PAGE_OVERLAP
 
 
 def _timed_out(err: Exception) -> bool:

@@ -317,7 +317,9 @@ def test_every_task_listed_exactly_once(emulator, count):
     ids = [task["id"] for task in client.iter_tasks()]
     assert len(ids) == len(set(ids)) == count
     assert set(ids) == {task["id"] for task in visible(emulator)}
-    pages = max(1, -(-count // 250))
+    # The first page, then pages that each re-read PAGE_OVERLAP positions of the one before, then one past the end.
+    stride = client_module.PAGE_SIZE - client_module.PAGE_OVERLAP
+    pages = 1 + max(0, -(-(count - client_module.PAGE_SIZE) // stride))
     assert len(api_requests(emulator, "GET")) <= pages + 1
 
 
@@ -518,6 +520,30 @@ def test_listing_under_faults_and_churn_returns_every_lasting_task_once(emulator
     assert lasting <= set(ids), f"{len(lasting - set(ids))} tasks that existed throughout were lost"
     assert set(ids) <= {task["id"] for task in emulator.tenant.tasks()}
     assert added, "the churn thread added no task while the listing ran"
+
+
+def test_tasks_leaving_the_90_day_window_during_a_listing_push_no_other_task_out(emulator):
+    """The oldest tasks expire while pages are read; the rest move forward, and no task that stays is missed."""
+    emulator.tenant.reset(seed="empty")
+    edge_s = 90 * 86400
+    for index in range(30):
+        emulator.tenant.add_task(age_s=edge_s - 0.5 - index)  # one leaves the window per second of the tenant's clock
+    for index in range(970):
+        emulator.tenant.add_task(age_s=30 * 86400 - index * 60)
+    client = make_client(emulator, api_version="v2025", page_concurrency=1)
+    read_page = client._page
+
+    def page_then_time_passes(*args, **kwargs):
+        answer = read_page(*args, **kwargs)
+        emulator.tenant.advance_clock(3)  # three more tasks leave the window after every page
+        return answer
+
+    client._page = page_then_time_passes
+    ids = [task["id"] for task in client.iter_tasks()]
+    lasting = {task["id"] for task in visible(emulator)}
+    assert len(lasting) < 1000, "tasks left the window during the listing"
+    assert len(ids) == len(set(ids)), "a task was returned twice"
+    assert lasting <= set(ids), f"{len(lasting - set(ids))} tasks that stayed were missed"
 
 
 def test_v1_error_paths_name_the_template_not_the_id(emulator):
