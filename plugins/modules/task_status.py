@@ -270,7 +270,7 @@ tasks:
   type: list
   elements: dict
 results:
-  description: With O(ids), one entry per id, in the order of O(ids).
+  description: With O(ids), one entry per distinct id, in the order of O(ids) (an id given twice is handled once).
   returned: with O(ids)
   type: list
   elements: dict
@@ -430,6 +430,10 @@ def _single_result(outcome: Outcome, diff: bool) -> tuple[dict[str, Any], str | 
     return {**details, **result}, outcome.msg
 
 
+def _tasks(count: int) -> str:
+    return "1 task" if count == 1 else f"{count} tasks"
+
+
 def _many_result(outcomes: list[Outcome], diff: bool) -> tuple[dict[str, Any], str | None]:
     failed = [outcome for outcome in outcomes if outcome.failed]
     changed = [outcome for outcome in outcomes if outcome.changed]
@@ -437,7 +441,7 @@ def _many_result(outcomes: list[Outcome], diff: bool) -> tuple[dict[str, Any], s
         "changed": bool(changed),
         "tasks": [outcome.task for outcome in outcomes if outcome.task is not None],
         "results": [outcome.as_result() for outcome in outcomes],
-        "msg": f"{len(outcomes)} tasks: {len(changed)} changed, {sum(o.left_alone for o in outcomes)} left alone, {len(failed)} failed.",
+        "msg": f"{_tasks(len(outcomes))}: {len(changed)} changed, {sum(o.left_alone for o in outcomes)} left alone, {len(failed)} failed.",
     }
     if diff:
         diffs = [outcome.diff for outcome in outcomes if outcome.diff is not None]

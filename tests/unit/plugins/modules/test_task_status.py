@@ -306,3 +306,16 @@ def test_an_empty_list_of_ids_does_nothing_and_sends_nothing():
         assert failure is None
         assert result == {"changed": False, "tasks": [], "results": [], "msg": "No task ids given; nothing to do."}
     assert client.mock_calls == []
+
+
+def test_an_id_given_twice_is_handled_once_and_counted_once():
+    task = make_task("t1")
+    client = mock_client("v2025")
+    client.iter_tasks.side_effect = lambda filters=None, **kwargs: iter([task])
+    client.patch_task.side_effect = lambda task_id, operations: jsonpatch.apply_patch(task, operations)
+    request = task_status.build_request(params(ids=["t1", " t1"]))
+    result, failure = task_status.run(request, client, check_mode=False, diff=False, now=NOW)
+    assert failure is None
+    assert [entry["id"] for entry in result["results"]] == ["t1"]
+    assert result["msg"] == "1 task: 1 changed, 0 left alone, 0 failed."
+    assert client.patch_task.call_count == 1
