@@ -449,28 +449,23 @@ def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bo
     that only moved on (it progressed, or with ``force`` finished differently) gets its change planned again from
     what ISC shows now, and sent once more.
     """
-    unsent = _unsent_outcome(plan, check_mode=check_mode)
-    if unsent is not None:
-        return unsent
-    try:
-        return _send(client, plan)
-    except IscBadRequestError as err:
-        settled = _after_refusal(client, plan, desired, err)
-    if isinstance(settled, Outcome):
-        return settled
-    plan = plan_change(settled, desired, now)
-    unsent = _unsent_outcome(plan, check_mode=False)
-    if unsent is not None:
-        return unsent
-    try:
-        return _send(client, plan)
-    except IscBadRequestError as err:
-        settled = _after_refusal(client, plan, desired, err)
-    if isinstance(settled, Outcome):
-        return settled
+    current: dict[str, Any] | None = None
+    for _attempt in range(2):
+        if current is not None:
+            plan = plan_change(current, desired, now)
+        unsent = _unsent_outcome(plan, check_mode=check_mode)
+        if unsent is not None:
+            return unsent
+        try:
+            return _send(client, plan)
+        except IscBadRequestError as err:
+            settled = _after_refusal(client, plan, desired, err)
+        if isinstance(settled, Outcome):
+            return settled
+        current = settled
     raise IscTaskError(
-        f"{describe_task(plan.task_id, settled)} changed again while this run was updating it; ISC refused both guarded PATCHes, so nothing was changed.",
-        task=settled,
+        f"{describe_task(plan.task_id, current)} changed again while this run was updating it; ISC refused both guarded PATCHes, so nothing was changed.",
+        task=current,
         hint="Run again once the task has settled.",
     )
 
