@@ -81,7 +81,7 @@ options:
       - How many times a request is retried after a 502, 503 or 504, or a connection error. 5xx answers and read
         errors are retried only where repeating the request is safe (never a PATCH).
       - 429 answers are retried on every method, after the C(Retry-After) the service asks for (at least one second),
-        for as long as O(max_retry_wait) allows, whatever this count.
+        for as long as O(max_retry_wait) allows and at most 100 times in a row, whatever this count.
       - 400, 403 and 404 are never retried. After a 401 a new token is requested once, when O(client_id) and O(client_secret)
         are given.
       - If not set, the value of the E(SAIL_RETRIES) environment variable is used.
@@ -89,7 +89,8 @@ options:
     default: 5
   max_retry_wait:
     description:
-      - Upper bound, in seconds, on the total time spent waiting between retries of one request.
+      - Upper bound, in seconds, on the total time spent waiting between retries of one request, jitter included.
+        Pacing by O(rate_limit) is not counted.
       - If not set, the value of the E(SAIL_MAX_RETRY_WAIT) environment variable is used.
     type: float
     default: 120.0
@@ -214,7 +215,7 @@ options:
       - How many times a request is retried after a 502, 503 or 504, or a connection error. 5xx answers and read
         errors are retried only where repeating the request is safe (never a PATCH).
       - 429 answers are retried on every method, after the C(Retry-After) the service asks for (at least one second),
-        for as long as O(max_retry_wait) allows, whatever this count.
+        for as long as O(max_retry_wait) allows and at most 100 times in a row, whatever this count.
       - 400, 403 and 404 are never retried. After a 401 a new token is requested once, when O(client_id) and O(client_secret)
         are given.
     type: int
@@ -225,7 +226,8 @@ options:
       - name: sail_retries
   max_retry_wait:
     description:
-      - Upper bound, in seconds, on the total time spent waiting between retries of one request.
+      - Upper bound, in seconds, on the total time spent waiting between retries of one request, jitter included.
+        Pacing by O(rate_limit) is not counted.
     type: float
     default: 120.0
     env:

@@ -144,7 +144,7 @@ from ansible.utils.display import Display
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import is_older_than, parse_duration, task_started_at
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
-from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES, options_from_plugin
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES, CONNECTION_OPTIONS, ConnectionOption, options_from_plugin
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
 
 display = Display()
@@ -196,12 +196,27 @@ BOOLEAN_OPTIONS = ("validate_certs", "experimental_header")
 
 def strict_booleans(direct: Mapping[str, Any], connection_variables: Mapping[str, Any]) -> None:
     for name in BOOLEAN_OPTIONS:
-        for value in (direct.get(name), connection_variables.get(f"sail_{name}"), os.environ.get(f"SAIL_{name.upper()}")):
+        for value in (direct.get(name), connection_variables.get(f"sail_{name}"), os.environ.get(f"SAIL_{name.upper()}") or None):
             if value is not None and not isinstance(value, bool) and str(value).strip().lower() not in BOOLEAN_WORDS:
                 raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.")
 
 
+def empty_environment_options() -> list[ConnectionOption]:
+    """Connection options whose SAIL_* variable is set but empty (a blank credential field): they count as unset."""
+    return [option for option in CONNECTION_OPTIONS if option.env and os.environ.get(option.env) == ""]
+
+
 class LookupModule(LookupBase):
+    def _set_options_ignoring_empty_environment(self, direct: dict[str, Any], connection_variables: Mapping[str, Any]) -> None:
+        empty = empty_environment_options()
+        given = {name for name in direct} | {name[len("sail_") :] for name in connection_variables}
+        # Ansible's configuration would read the empty text and refuse it (choices, numbers): give it the default.
+        defaults = {option.name: option.default for option in empty if option.name not in given and option.default is not None}
+        self.set_options(var_options=connection_variables, direct={**defaults, **direct})
+        for option in empty:
+            if option.name not in given and option.default is None:
+                self.set_option(option.name, None)
+
     def _connection_variables(self, variables: Mapping[str, Any] | None) -> dict[str, Any]:
         """The ``sail_*`` variables, templated: lookups get play variables as written (``"{{ vault_secret }}"``)."""
         names = [f"sail_{name}" for name in CONNECTION_OPTION_NAMES]
@@ -222,7 +237,7 @@ class LookupModule(LookupBase):
         connection_variables = self._connection_variables(variables)
         # Ansible's option parsing reads any unknown word as false; a mistyped validate_certs must not turn TLS checks off.
         strict_booleans(kwargs, connection_variables)
-        self.set_options(var_options=connection_variables, direct=kwargs)
+        self._set_options_ignoring_empty_environment(kwargs, connection_variables)
         older_than = self.get_option("older_than")
         limit = self.get_option("limit")
         if older_than is not None and not str(older_than).strip():

@@ -176,7 +176,7 @@ def _both_set_error(first: str, second: str, options: Mapping[str, Any], environ
         return IscConfigError(
             first,
             f"the environment sets both {env_name(first)} and {env_name(second)}, which are mutually exclusive.",
-            f"Unset one of them, or set {first} or {second} in the task, which then wins.",
+            f"Unset one of them, or set {first} or {second} in the task to a value other than the environment's, which then wins.",
         )
     return IscConfigError(first, f"{first} and {second} are mutually exclusive.", "Set only one of them.")
 
@@ -287,6 +287,7 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         server_error_retries: int = 5,
         on_retry: Callable[..., None] | None = None,
         before_resend: Callable[[], None] | None = None,
+        planned_wait: float = 0.0,
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
@@ -295,6 +296,8 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         self.server_error_retries = server_error_retries
         self.on_retry = on_retry
         self.before_resend = before_resend
+        # The wait before the next attempt, decided once in increment: what is slept is what max_total_wait counts.
+        self.planned_wait = planned_wait
 
     def new(self, **kw: Any) -> _IscRetry:
         kw.setdefault("max_total_wait", self.max_total_wait)
@@ -321,7 +324,7 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
     ) -> _IscRetry:
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
         status = response.status if response is not None else None
-        wait = self._wait_before_retry(new_retry, response)
+        wait = self._plan_wait(new_retry, response)
         if status == 429 and sum(1 for attempt in new_retry.history if attempt.status == 429) > MAX_RATE_LIMITED_RETRIES:
             raise MaxRetryError(_pool, url, _RetryWaitExhausted(f"HTTP 429 {MAX_RATE_LIMITED_RETRIES + 1} times in a row"))
         if self.waited + wait > self.max_total_wait:
@@ -332,29 +335,25 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         if self.on_retry is not None:
             cause = f"HTTP {status}" if status else type(error).__name__ if error else "an error"
             self.on_retry(method, url, cause, len(new_retry.history) + 1, wait, status == 429)
-        return new_retry.new(waited=self.waited + wait)
+        return new_retry.new(waited=self.waited + wait, planned_wait=wait)
 
     @staticmethod
-    def _wait_before_retry(retry: Retry, response: Any) -> float:
-        retry_after = retry.get_retry_after(response) if response is not None else None
+    def _plan_wait(retry: Retry, response: Any) -> float:
+        """Retry-After when the answer has one, else urllib3's backoff (with its jitter); a 429 at least a second."""
+        retry_after = retry.get_retry_after(response) if response is not None and retry.respect_retry_after_header else None
         wait = retry_after if retry_after is not None else retry.get_backoff_time()
         if response is not None and response.status == 429:
-            return max(wait, MIN_RATE_LIMITED_WAIT)
+            wait = max(wait, MIN_RATE_LIMITED_WAIT)
+            # A little jitter, so that jobs sharing one client ID do not all come back in the same instant.
+            wait += random.uniform(0, min(1.0, 0.2 * wait))
         return wait
 
     def sleep(self, response: Any = None) -> None:
-        super().sleep(response)
+        # Replaces urllib3's own sleeping, which would draw its jitter again: sleep exactly what increment planned.
+        if self.planned_wait > 0:
+            time.sleep(self.planned_wait)
         if self.before_resend is not None:
             self.before_resend()
-
-    def sleep_for_retry(self, response: Any = None) -> bool:
-        retry_after = self.get_retry_after(response) if response is not None else None
-        if response is None or (retry_after is None and response.status != 429):
-            return False
-        wait = self._wait_before_retry(self, response)
-        # A little jitter, so that jobs sharing one client ID do not all come back in the same instant.
-        time.sleep(wait + random.uniform(0, min(1.0, 0.2 * wait)))
-        return True
 
 
 @dataclass

@@ -60,8 +60,12 @@ def parse_timestamp(value: Any) -> datetime | None:
     """Parse an ISC timestamp into an aware UTC datetime; None for missing or unreadable values."""
     if not isinstance(value, str) or not value:
         return None
+    text = value.strip()
+    if text.endswith("z"):
+        # fromisoformat takes "Z" but not the lowercase "z" RFC 3339 also allows.
+        text = text[:-1] + "Z"
     try:
-        parsed = datetime.fromisoformat(value.strip())
+        parsed = datetime.fromisoformat(text)
     except ValueError:
         return None
     if parsed.tzinfo is None:

@@ -138,7 +138,7 @@ CONNECTION_OPTIONS: tuple[ConnectionOption, ...] = (
             "How many times a request is retried after a 502, 503 or 504, or a connection error. 5xx answers and read"
             " errors are retried only where repeating the request is safe (never a PATCH).",
             "429 answers are retried on every method, after the C(Retry-After) the service asks for (at least one second),"
-            " for as long as O(max_retry_wait) allows, whatever this count.",
+            " for as long as O(max_retry_wait) allows and at most 100 times in a row, whatever this count.",
             "400, 403 and 404 are never retried. After a 401 a new token is requested once, when O(client_id) and O(client_secret) are given.",
         ),
     ),
@@ -147,7 +147,9 @@ CONNECTION_OPTIONS: tuple[ConnectionOption, ...] = (
         "float",
         env="SAIL_MAX_RETRY_WAIT",
         default=120.0,
-        description=("Upper bound, in seconds, on the total time spent waiting between retries of one request.",),
+        description=(
+            "Upper bound, in seconds, on the total time spent waiting between retries of one request, jitter included. Pacing by O(rate_limit) is not counted.",
+        ),
     ),
     ConnectionOption(
         "rate_limit",
@@ -187,7 +189,8 @@ def prefer_explicit(options: Mapping[str, Any], environ: Mapping[str, str]) -> d
     """For each exclusive pair set twice, drop the half whose value is the environment's when the other half is not.
 
     Options arrive with environment fallbacks already applied, so a value equal to its variable's is taken to
-    come from the environment. When both or neither half look explicit, both stay and the caller refuses them.
+    come from the environment, even when the task also sets it (to the same value, so nothing is lost). When both
+    or neither half look explicit, both stay and the caller refuses them.
     """
     settled = dict(options)
     for first, second in EXCLUSIVE_PAIRS:

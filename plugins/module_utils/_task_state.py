@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from ._durations import parse_timestamp
 from ._errors import (
     IscAuthenticationError,
     IscBadRequestError,
@@ -57,8 +58,9 @@ else:
 # Fields a client may set on a task with the field options; a raw patch may touch any top-level field.
 STATE_FIELDS = ("completionStatus", "completed", "description", "progress")
 GUARDED_FIELDS = ("completionStatus", "completed")
-# Guards the GUARDED_FIELDS that are null (a pending task): ISC moves it whenever a task progresses or finishes.
-PROGRESS_FIELD = "modified"
+# Guard the GUARDED_FIELDS that are null (a pending task), the first one that is set: ISC moves them whenever a
+# task progresses or finishes. A task queued but never launched may have no modified time yet.
+PROGRESS_FIELDS = ("modified", "percentComplete")
 TIMESTAMP_FIELDS = frozenset({"completed", "created", "modified", "launched"})
 FAILURE_STATUSES = ("ERROR", "TERMINATED")
 DEFAULT_CLEAR_STATUS = "ERROR"
@@ -137,16 +139,8 @@ def normalize_completion_status(value: str | None, option: str = "completion_sta
 
 
 def parse_instant(value: Any) -> datetime | None:
-    """A timezone-aware datetime for an ISO 8601 string (naive means UTC), or ``None`` when it is not one."""
-    if not isinstance(value, str) or not value.strip():
-        return None
-    try:
-        parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        return None
-    if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
-    return parsed
+    """A UTC datetime for an ISO 8601 string (naive means UTC), or ``None`` when it is not one."""
+    return parse_timestamp(value)
 
 
 def format_instant(moment: datetime) -> str:
@@ -280,11 +274,18 @@ def _checked_patch_value(option: str, where: str, op: str, path: str, value: Any
             f"{where} ({op} {path}) has a null value, which ISC refuses (a JSON Patch value there is a string, boolean, integer, object or array).",
             "Give a value; to act on pending tasks only, no test is needed, as a finished task is left alone without force.",
         )
+    # A test keeps its value as written (a copy of what ISC returned must still match); a change is sent as ISC writes it.
     if path == "/completionStatus":
-        return normalize_completion_status(value, option)
+        status = normalize_completion_status(value, option)
+        return value if op == "test" else status
     if path in {f"/{name}" for name in TIMESTAMP_FIELDS}:
-        return normalize_timestamp(value, option)
+        timestamp = normalize_timestamp(value, option)
+        return value if op == "test" else timestamp
     return value
+
+
+def _testable(value: Any) -> bool:
+    return isinstance(value, str) or (isinstance(value, int) and not isinstance(value, bool))
 
 
 def _top_level_field(pointer: str) -> str:
@@ -314,12 +315,14 @@ class Plan:
     def guards(self) -> list[dict[str, Any]]:
         """``test`` operations on the state the plan was computed from, none with a null value (ISC refuses those).
 
-        A null status field is guarded by ``modified`` instead; without a ``modified`` it stays unguarded.
+        A null status field is guarded by ``modified`` instead, else by ``percentComplete``; a task with neither set
+        stays unguarded.
         """
         guards = [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARDED_FIELDS if self.before.get(name) is not None]
-        modified = self.before.get(PROGRESS_FIELD)
-        if any(self.before.get(name) is None for name in GUARDED_FIELDS) and isinstance(modified, str):
-            guards.append({"op": "test", "path": f"/{PROGRESS_FIELD}", "value": modified})
+        if any(self.before.get(name) is None for name in GUARDED_FIELDS):
+            progress = next((name for name in PROGRESS_FIELDS if _testable(self.before.get(name))), None)
+            if progress is not None:
+                guards.append({"op": "test", "path": f"/{progress}", "value": self.before[progress]})
         return guards
 
     def guarded_operations(self) -> list[dict[str, Any]]:
@@ -538,7 +541,7 @@ def _fields_equivalent(before: Mapping[str, Any], current: Mapping[str, Any], na
 
 def _unchanged_since(before: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
     """Whether ISC shows the task as it was read, as far as the guards can tell."""
-    return _fields_equivalent(before, current, (*GUARDED_FIELDS, PROGRESS_FIELD))
+    return _fields_equivalent(before, current, (*GUARDED_FIELDS, *PROGRESS_FIELDS))
 
 
 def _sent_values(plan: Plan) -> str:

@@ -22,7 +22,8 @@ description:
     finishes by itself between the read and the write is never overwritten; it is then reported as left alone too.
     A finished task is guarded by its C(completionStatus) and C(completed) values. A pending task has V(null) there,
     which a JSON Patch value cannot be in ISC, so it is guarded by its C(modified) time, which ISC moves whenever a
-    task progresses or finishes; a pending task that only progressed meanwhile is read again and the PATCH sent once
+    task progresses or finishes (by C(percentComplete) for a task queued without a C(modified) time yet; a task with
+    neither is sent unguarded); a pending task that only progressed meanwhile is read again and the PATCH sent once
     more.
   - When the answer to a PATCH is lost (a timeout, a dropped connection, HTTP 5xx), ISC may or may not have applied
     it, and it is not sent again. Instead the task is read again; if it shows the change, the task is reported as

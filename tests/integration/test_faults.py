@@ -87,14 +87,14 @@ COMMON_SCENARIOS: tuple[Scenario, ...] = (
         "429 with Retry-After",
         (read_fault(status=429, retry_after=1),),
         reads=(429, 200),
-        warning="after HTTP 429 (attempt 2; waits up to 120s in all) in 1.0s",
+        warning="after HTTP 429 (attempt 2; waits up to 120s in all) in 1.",
         retry_gap_s=(0.95, 3.0),
     ),
     Scenario(
         "429 without Retry-After",
         (read_fault(status=429, retry_after=NO_RETRY_AFTER),),
         reads=(429, 200),
-        warning="after HTTP 429 (attempt 2; waits up to 120s in all) in 1.0s",
+        warning="after HTTP 429 (attempt 2; waits up to 120s in all) in 1.",
         # without Retry-After the rate limit is still in force: the retry waits the one-second minimum
         retry_gap_s=(0.95, 3.0),
     ),

@@ -78,6 +78,15 @@ def test_lookup_with_nothing_but_the_environment(emulator: Any, run_playbook: An
     assert run.result("Ids of the tasks pending for more than 12 hours")["msg"] == [ids["stuck_a"], ids["stuck_b"], ids["stuck_refresh"]]
 
 
+def test_empty_sail_variables_count_as_unset(emulator: Any, run_playbook: Any) -> None:
+    """Blank fields of an AWX credential arrive as empty variables; the lookup uses the defaults, as the modules do."""
+    ids = seed(emulator)
+    empty = {name: "" for name in ("SAIL_API_VERSION", "SAIL_VALIDATE_CERTS", "SAIL_TIMEOUT", "SAIL_CA_PATH", "SAIL_TENANT", "SAIL_ACCESS_TOKEN")}
+    run = run_playbook("lookup_plain.yml", env=empty)
+    assert run.result("Ids of the tasks pending for more than 12 hours")["msg"] == [ids["stuck_a"], ids["stuck_b"], ids["stuck_refresh"]]
+    assert any(entry["path"] == "/beta/task-status/pending-tasks" for entry in emulator.tenant.request_log()), "the default api_version, beta"
+
+
 BAD_OPTIONS = [
     pytest.param({"older_than": "6x"}, "Invalid option 'older_than': unknown duration unit 'x' in '6x'.", id="unknown-duration-unit"),
     pytest.param({"older_than": "a while"}, "Invalid option 'older_than': 'a while' is not a duration.", id="not-a-duration"),

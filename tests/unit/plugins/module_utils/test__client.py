@@ -556,3 +556,20 @@ def test_v1_error_paths_name_the_template_not_the_id(emulator):
 
 def test_token_repr_hides_the_token():
     assert "very-secret-token" not in repr(_Token("very-secret-token", None))
+
+
+def test_what_a_retry_sleeps_is_what_max_retry_wait_counts(monkeypatch):
+    """The wait (with its jitter) is drawn once: the sleep and the max_retry_wait account use the same number."""
+    import urllib3
+
+    slept = []
+    monkeypatch.setattr(client_module.time, "sleep", slept.append)
+    resent = []
+    retry = client_module._IscRetry(total=None, status=None, backoff_factor=0.5, backoff_jitter=0.25, max_total_wait=60, before_resend=lambda: resent.append(1))
+    for _attempt in range(4):
+        answer = urllib3.HTTPResponse(status=429, headers={}, preload_content=False)
+        retry = retry.increment(method="GET", url="/beta/task-status", response=answer)
+        retry.sleep(answer)
+    assert len(slept) == 4 and len(resent) == 4
+    assert all(wait >= client_module.MIN_RATE_LIMITED_WAIT for wait in slept)
+    assert retry.waited == pytest.approx(sum(slept))

@@ -116,3 +116,7 @@ def test_is_older_than_at_the_boundary() -> None:
 def test_task_without_times_is_never_old() -> None:
     assert task_age({}, NOW) is None
     assert not is_older_than({"created": None, "launched": None}, timedelta(seconds=1), NOW)
+
+
+def test_lowercase_z_is_utc_too() -> None:
+    assert parse_timestamp("2024-05-17T19:33:16.470z") == datetime(2024, 5, 17, 19, 33, 16, 470000, tzinfo=UTC)

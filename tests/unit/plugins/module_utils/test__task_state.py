@@ -194,11 +194,29 @@ def test_guards_never_send_a_null_value(status, completed, expected_guards):
 
 
 def test_pending_task_without_modified_goes_unguarded_rather_than_tested_against_null():
-    plan = ts.plan_change(make_task(modified=None), desired(), NOW)
+    plan = ts.plan_change(make_task(modified=None, percentComplete=None), desired(), NOW)
 
     assert plan.guards() == []
     assert plan.guarded_operations() == plan.operations
     assert no_null_values(plan.guarded_operations())
+
+
+def test_queued_task_without_modified_is_guarded_by_its_percent_complete():
+    plan = ts.plan_change(make_task(modified=None, launched=None, percentComplete=0), desired(), NOW)
+
+    assert plan.guards() == [{"op": "test", "path": "/percentComplete", "value": 0}]
+    assert no_null_values(plan.guarded_operations())
+
+
+def test_raw_patch_test_values_are_sent_as_written():
+    written = "2024-05-17T18:00:00.000123Z"
+    raw = [{"op": "test", "path": "/modified", "value": written}, {"op": "replace", "path": "/completed", "value": "2024-05-17T19:00:00+02:00"}]
+    plan = ts.plan_change(make_task(modified=written), desired(patch=raw), NOW)
+
+    assert plan.changes, plan.left_alone
+    sent = plan.guarded_operations()
+    assert {"op": "test", "path": "/modified", "value": written} in sent
+    assert {"op": "replace", "path": "/completed", "value": "2024-05-17T17:00:00.000Z"} in sent
 
 
 def test_raw_patch_test_operations_are_sent_ahead_of_the_changes():
