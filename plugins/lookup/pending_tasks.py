@@ -209,7 +209,7 @@ def empty_environment_options() -> list[ConnectionOption]:
 class LookupModule(LookupBase):
     def _set_options_ignoring_empty_environment(self, direct: dict[str, Any], connection_variables: Mapping[str, Any]) -> None:
         empty = empty_environment_options()
-        given = {name for name in direct} | {name[len("sail_") :] for name in connection_variables}
+        given = set(direct) | {name.removeprefix("sail_") for name in connection_variables}
         # Ansible's configuration would read the empty text and refuse it (choices, numbers): give it the default.
         defaults = {option.name: option.default for option in empty if option.name not in given and option.default is not None}
         self.set_options(var_options=connection_variables, direct={**defaults, **direct})
