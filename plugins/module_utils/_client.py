@@ -411,7 +411,7 @@ class IscClient:
             max_total_wait=self.config.max_retry_wait,
             server_error_retries=self.config.retries,
             on_retry=self._on_retry,
-            before_resend=self._before_resend,
+            before_resend=self._wait_for_budget,
         )
 
     def _build_session(self) -> requests.Session:
@@ -434,8 +434,8 @@ class IscClient:
         budget = f"attempt {attempt}; waits up to {self.config.max_retry_wait:g}s in all" if rate_limited else f"attempt {attempt} of {self.config.retries + 1}"
         self._warn(f"Retrying {method} {path} after {cause} ({budget}) in {wait:.1f}s.")
 
-    def _before_resend(self) -> None:
-        # A retry is a request like any other for ISC's rate limit.
+    def _wait_for_budget(self) -> None:
+        """Block until the rate budget allows one more request: a first attempt or a retry alike."""
         waited = self._budget.acquire()
         if waited:
             self._count("rate_limit_wait_s", waited)
@@ -445,9 +445,7 @@ class IscClient:
             self.stats[key] += amount
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
-        waited = self._budget.acquire()
-        if waited:
-            self._count("rate_limit_wait_s", waited)
+        self._wait_for_budget()
         self._count("requests")
         self._attempt.count = 1
         try:
