@@ -180,11 +180,15 @@ def pending_filters(types: list[str], sources: list[str]) -> dict[str, Any]:
     return filters
 
 
+def check_limit(limit: int | None) -> None:
+    if limit is not None and limit < 1:
+        raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
+
+
 def select_tasks(tasks: list[Mapping[str, Any]], older_than: str | None, limit: int | None, now: datetime) -> list[dict[str, Any]]:
     """Keep the tasks waiting at least ``older_than``, oldest first, at most ``limit`` of them."""
     threshold = parse_duration(older_than) if older_than else None
-    if limit is not None and limit < 1:
-        raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
+    check_limit(limit)
     selected = [dict(task) for task in tasks if threshold is None or is_older_than(task, threshold, now)]
     selected.sort(key=lambda task: task_started_at(task) or _NEVER)
     return selected if limit is None else selected[:limit]
@@ -245,8 +249,7 @@ class LookupModule(LookupBase):
         if older_than:
             # Refuse a bad duration before any request is sent.
             parse_duration(older_than)
-        if limit is not None and limit < 1:
-            raise IscConfigError("limit", f"must be 1 or more, got {limit}.", "Leave the option out to get every task.")
+        check_limit(limit)
         filters = pending_filters(task_types(self.get_option("type")), source_ids(self.get_option("source_id")))
         config = ClientConfig.from_options(options_from_plugin(self))
         client = IscClient(config, warn=display.warning)
