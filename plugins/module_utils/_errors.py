@@ -149,6 +149,30 @@ class IscWaitTimeoutError(IscTaskError):
     """A wait ran out of time; carries the last state seen."""
 
 
+RERUN_IS_SAFE = (
+    "Running again is safe: the PATCH is guarded by test operations, so it changes the task only while the task is "
+    "as it was read, and a change ISC did apply is read back, not sent twice."
+)
+
+
+class IscUnconfirmedPatchError(IscError):
+    """ISC's answer to a PATCH was lost (timeout, dropped connection, 5xx, an unusable answer) and the change is not confirmed.
+
+    Keeps the details of the lost answer (``status``, ``tracking_id``, ...) so results can still name them.
+    """
+
+    def __init__(self, lost: IscError, message: str, *, task: dict[str, Any] | None = None) -> None:
+        details = dict(lost.details)
+        if task is not None:
+            details["task"] = task
+        super().__init__(f"{lost.message} {message}", hint=f"{lost.hint} {RERUN_IS_SAFE}" if lost.hint else RERUN_IS_SAFE, details=details)
+        self.lost = lost
+
+
+class IscPatchOutcomeUnknownError(IscUnconfirmedPatchError):
+    """The task could not be read again after a lost PATCH answer, so whether ISC applied the change is unknown."""
+
+
 def error_for_status(status: int) -> type[IscApiError]:
     if status == 400:
         return IscBadRequestError

@@ -37,10 +37,12 @@ from ._errors import (
     IscForbiddenError,
     IscMissingLibraryError,
     IscNotFoundError,
+    IscPatchOutcomeUnknownError,
     IscRateLimitError,
     IscResponseError,
     IscServerError,
     IscTaskError,
+    IscUnconfirmedPatchError,
     IscWaitTimeoutError,
 )
 from ._versions import COMPLETION_STATUSES
@@ -70,30 +72,6 @@ REFUSED_PATCH_HINT = (
     "ISC refused the change as invalid: check the values sent (listed in 'sent'), such as the completion status and "
     "the completed time; ISC accepts no null value in a JSON Patch."
 )
-RERUN_IS_SAFE = (
-    "Running again is safe: the PATCH is guarded by test operations, so it changes the task only while the task is "
-    "as it was read, and a change ISC did apply is read back, not sent twice."
-)
-
-
-class IscUnconfirmedPatchError(IscError):
-    """ISC's answer to a PATCH was lost (timeout, dropped connection, 5xx, an unusable answer) and the change is not confirmed.
-
-    Keeps the details of the lost answer (``status``, ``tracking_id``, ...) so results can still name them.
-    """
-
-    def __init__(self, lost: IscError, message: str, *, task: dict[str, Any] | None = None) -> None:
-        details = dict(lost.details)
-        if task is not None:
-            details["task"] = task
-        super().__init__(f"{lost.message} {message}", hint=f"{lost.hint} {RERUN_IS_SAFE}" if lost.hint else RERUN_IS_SAFE, details=details)
-        self.lost = lost
-
-
-class IscPatchOutcomeUnknownError(IscUnconfirmedPatchError):
-    """The task could not be read again after a lost PATCH answer, so whether ISC applied the change is unknown."""
-
-
 # Errors that would repeat identically for every further task, so a many-task run stops sending after one.
 RUN_STOPPING_ERRORS = (
     IscAuthenticationError,
