@@ -37,6 +37,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make /task-status/v1 demand X-SailPoint-Experimental: true",
     )
+    parser.add_argument(
+        "--validate-requests",
+        action="store_true",
+        help="hold every API request to the vendor spec subsets; answer a violation with 400 naming it",
+    )
     return parser
 
 
@@ -61,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=rate_limit,
         latency_ms=args.latency_ms,
         require_experimental_header=args.require_experimental_header,
+        validate_requests=args.validate_requests,
     ).start()
     stop_requested = threading.Event()
 

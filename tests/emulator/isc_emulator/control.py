@@ -51,6 +51,10 @@ def _route(tenant: Tenant, request: Request, payload: Any) -> Reply:
             return json_reply(200, {"status": "ok"})
         case ("GET", "/requests/summary"):
             return json_reply(200, tenant.request_counts())
+        case ("GET", "/validation"):
+            return json_reply(200, {"enabled": tenant.config.validate_requests, **tenant.validation.report()})
+        case ("DELETE", "/validation/violations"):
+            return json_reply(200, {"violations": tenant.validation.take_violations()})
         case ("GET", "/config"):
             return json_reply(200, tenant.config.as_dict())
         case ("POST", "/config"):

@@ -14,12 +14,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from .api import Reply, Request, apply_fault, error_reply, handle_api, is_deprecated_endpoint, json_reply, templated_path
+from .api import Reply, Request, apply_fault, check_request, error_reply, handle_api, is_deprecated_endpoint, json_reply, templated_path
 from .control import CONTROL_PREFIX, handle_control
 from .tenant import DEFAULT_RATE_LIMIT, DEFAULT_TOKEN_TTL_S, RateLimit, Tenant
+from .validation import SECRET_PARAMETERS
 from .versions import version_for_path
-
-_SECRET_PARAMETERS = frozenset({"client_secret", "access_token", "refresh_token"})
 
 
 class _Server(ThreadingHTTPServer):
@@ -108,7 +107,7 @@ class _Handler(BaseHTTPRequestHandler):
         if latency_ms > 0:
             time.sleep(latency_ms / 1000)
         try:
-            reply = apply_fault(tenant, request) or handle_api(tenant, request)
+            reply = check_request(tenant, request) or apply_fault(tenant, request) or handle_api(tenant, request)
         except Exception:  # noqa: BLE001 - any bug must still produce a vendor-shaped 500
             traceback.print_exc()
             reply = error_reply(500)
@@ -120,7 +119,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "method": request.method,
                 "path": request.path,
                 "template": templated_path(request.path),
-                "query": {name: ("***" if name in _SECRET_PARAMETERS else values[-1]) for name, values in request.query.items()},
+                "query": {name: ("***" if name in SECRET_PARAMETERS else values[-1]) for name, values in request.query.items()},
                 "status": None if reply.drop_connection else reply.status,
                 "client_id": reply.client_id,
                 "api_version": version.name if version else ("oauth" if request.path == "/oauth/token" else None),
@@ -168,6 +167,7 @@ class Emulator:
         rate_limit: RateLimit | dict[str, Any] | int | str | None = DEFAULT_RATE_LIMIT,
         latency_ms: float = 0.0,
         require_experimental_header: bool = False,
+        validate_requests: bool = False,
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("TLS needs both tls_cert and tls_key")
@@ -182,6 +182,7 @@ class Emulator:
             rate_limit=rate_limit,
             latency_ms=latency_ms,
             require_experimental_header=require_experimental_header,
+            validate_requests=validate_requests,
         )
         self._server: _Server | None = None
         self._port: int | None = None

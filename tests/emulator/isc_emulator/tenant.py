@@ -22,6 +22,7 @@ import jsonpatch
 from . import filters
 from .records import Run, Source, TaskRecord, format_timestamp, make_task, parse_timestamp, task_message
 from .seed import DEFAULT_GENERATED_TYPES, DEMO_SOURCES, SEED_NAMES, demo_tasks, generate_tasks
+from .validation import ValidationLog
 from .versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES, ApiVersion
 
 RETENTION = timedelta(days=90)
@@ -59,6 +60,8 @@ class Config:
     rate_limit: RateLimit | None = field(default_factory=RateLimit)
     token_ttl_s: float = DEFAULT_TOKEN_TTL_S
     require_experimental_header: bool = False
+    # Hold every API request to the vendor spec subsets (validation.py); a violation is answered with 400.
+    validate_requests: bool = False
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -66,6 +69,7 @@ class Config:
             "rate_limit": asdict(self.rate_limit) if self.rate_limit else None,
             "token_ttl_s": self.token_ttl_s,
             "require_experimental_header": self.require_experimental_header,
+            "validate_requests": self.validate_requests,
         }
 
 
@@ -144,6 +148,7 @@ class Tenant:
         rate_limit: Any = DEFAULT_RATE_LIMIT,
         latency_ms: float = 0.0,
         require_experimental_header: bool = False,
+        validate_requests: bool = False,
     ) -> None:
         self._lock = threading.RLock()
         self._startup_config = Config(
@@ -151,7 +156,10 @@ class Tenant:
             rate_limit=parse_rate_limit(rate_limit),
             token_ttl_s=float(token_ttl_s),
             require_experimental_header=require_experimental_header,
+            validate_requests=validate_requests,
         )
+        # Requests checked against the specs and violations not yet taken; survives reset() like clients do.
+        self.validation = ValidationLog()
         self._config = replace(self._startup_config)
         self._clock_offset = timedelta(0)
         self._clients: dict[str, OAuthClient] = {}
@@ -182,7 +190,7 @@ class Tenant:
             return replace(self._config)
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change latency_ms, rate_limit (dict, count, "off" or None), token_ttl_s, require_experimental_header."""
+        """Change latency_ms, rate_limit (dict, count, "off" or None), token_ttl_s, require_experimental_header, validate_requests."""
         with self._lock:
             config = replace(self._config)
             for name, value in settings.items():
@@ -195,6 +203,8 @@ class Tenant:
                     config.token_ttl_s = float(value)
                 elif name == "require_experimental_header":
                     config.require_experimental_header = bool(value)
+                elif name == "validate_requests":
+                    config.validate_requests = bool(value)
                 else:
                     raise ValueError(f"unknown setting {name!r}; settings: {', '.join(Config().as_dict())}")
             self._config = config

@@ -64,3 +64,12 @@ class ApiSession:
         response = self.get(list_path, params=params)
         assert response.status_code == 200, response.text
         return response.json()
+
+
+def allow_spec_violations(emu: Any) -> None:
+    """For a test that breaks the vendor spec on purpose, to see the emulator's own answer to such a request.
+
+    The suite's emulators validate every request and answer a violation with 400 before the emulator's own logic
+    runs (and the shared fixtures fail the test); this turns validation off until the next reset.
+    """
+    emu.tenant.configure(validate_requests=False)

@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import pytest
-from emulator_testlib import ApiSession
+from emulator_testlib import ApiSession, allow_spec_violations
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -284,6 +284,7 @@ def test_arbitrary_text_parses_or_fails_with_filter_error(text: str) -> None:
 @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(text=st.text(max_size=40))
 def test_arbitrary_filters_are_answered_with_200_or_400(demo_tenant: Emulator, pat: ApiSession, text: str) -> None:
+    allow_spec_violations(demo_tenant)  # the empty string breaks the spec (a query value cannot be empty)
     response = pat.get("/task-status/v1", params={"filters": text})
     assert response.status_code in (200, 400), response.text
     if response.status_code == 400:
