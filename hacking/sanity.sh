@@ -1,11 +1,16 @@
 #!/usr/bin/env bash
 # ansible-test sanity + units, offline except for PyPI, without Docker:
 #   leg 2.19: ansible-core 2.19 from .venv on Python 3.11
-#   leg 2.21: ansible-core 2.21.5 from .venv-2.21 on Python 3.13 (created here when missing)
+#   leg 2.21: ansible-core 2.21.5 from .venv-2.21 on Python 3.13 (created here when missing, with pyenv's or
+#             Debian's python3.13; no Python 3.13 at all fails the run: a leg that cannot run is a failure)
+# "units" also runs tests/unit under plain pytest on the leg's Python and ansible-core, with the ISC emulator
+# installed: the client tests need it, and ansible-test's own unit venv does not have it (there they skip). Any
+# test skipped in that pytest run fails it.
 #
 # usage: hacking/sanity.sh [2.19|2.21]... [sanity|units]...   (default: both legs, both commands)
 #   e.g. hacking/sanity.sh 2.21 units
 # env:   ISC_SANITY_ARGS   extra arguments for `ansible-test sanity` (e.g. "--test pylint")
+#        ISC_PYTHON313     the Python 3.13 for the 2.21 leg (default: found in PATH, pyenv, /usr/bin, or apt)
 #        ISC_KEEP_TREE=1   keep the temporary collection copy (path is printed)
 #
 # ansible-test must run from a real path ending in ansible_collections/sailpoint/isc, so the
@@ -64,7 +69,7 @@ PY
 }
 
 # --- Python 3.13 for the 2.21 leg --------------------------------------------------------------------
-SKIP221_REASON=""
+MISSING221_REASON=""
 PY313=""
 apt_updated=0
 apt_update_once() {
@@ -80,24 +85,32 @@ apt_install() {
     DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null 2>&1
 }
 find_python313() {
-    # Sets PY313, or SKIP221_REASON and returns 1.
+    # Sets PY313, or MISSING221_REASON and returns 1.
+    if [ -n "${ISC_PYTHON313:-}" ]; then
+        if "${ISC_PYTHON313}" -c "import sys, venv, ensurepip; sys.exit(0 if sys.version_info[:2] == (3, 13) else 1)" >/dev/null 2>&1; then
+            PY313="$("${ISC_PYTHON313}" -c 'import sys; print(sys.executable)')"
+            return 0
+        fi
+        MISSING221_REASON="ISC_PYTHON313=${ISC_PYTHON313} is not a Python 3.13 with venv and ensurepip"
+        return 1
+    fi
     if PY313="$(isc_find_python 3.13)"; then
         return 0
     fi
     if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null 2>&1; then
-        SKIP221_REASON="no python3.13 on this machine, and no root/apt-get to install one"
+        MISSING221_REASON="no python3.13 on this machine, and no root/apt-get to install one"
         return 1
     fi
     say "no Python 3.13 on this machine; asking Debian for python3.13"
     apt_update_once || true
     if ! apt-cache policy python3.13 2>/dev/null | grep -q 'Candidate: [0-9]'; then
-        SKIP221_REASON="no python3.13 on this machine (none in PATH, pyenv versions, /usr/bin, /usr/local/bin), Debian $(. /etc/os-release 2>/dev/null && printf '%s' "${VERSION_CODENAME:-?}") has no python3.13 package, and pyenv cannot build one without internet"
+        MISSING221_REASON="no python3.13 on this machine (none in PATH, pyenv versions, /usr/bin, /usr/local/bin), Debian $(. /etc/os-release 2>/dev/null && printf '%s' "${VERSION_CODENAME:-?}") has no python3.13 package, and pyenv cannot build one without internet"
         return 1
     fi
     if apt_install python3.13 python3.13-venv && PY313="$(isc_find_python 3.13)"; then
         return 0
     fi
-    SKIP221_REASON="apt-get install python3.13 python3.13-venv failed"
+    MISSING221_REASON="apt-get install python3.13 python3.13-venv failed"
     return 1
 }
 
@@ -105,7 +118,7 @@ ensure_venv221() {
     local py313 stamp
     find_python313 || return 1
     py313="${PY313}"
-    stamp="$(printf '%s\n' "${CORE221_PINS[@]}" "$("${py313}" -c 'import sys; print(sys.version)')" | sha256sum | cut -d' ' -f1)"
+    stamp="$(printf '%s\n' "${CORE221_PINS[@]}" "$("${py313}" -c 'import sys; print(sys.version)')" "$(isc_hash "${ISC_ROOT}/requirements/dev.txt" "${ISC_ROOT}/tests/emulator/pyproject.toml")" | sha256sum | cut -d' ' -f1)"
     if [ -x "${VENV221}/bin/ansible-test" ] && [ "$(cat "${VENV221}/.isc-stamp" 2>/dev/null || true)" = "${stamp}" ]; then
         return 0
     fi
@@ -118,6 +131,13 @@ ensure_venv221() {
         cat "${log}" >&2
         rm -f "${log}"
         die "pip install ansible-core==2.21.5 into .venv-2.21 failed (output above)"
+    fi
+    # The emulator and the test libraries for the pytest run of tests/unit, at requirements/dev.txt's versions.
+    if ! "${VENV221}/bin/python" -m pip install -q --disable-pip-version-check -c "${ISC_ROOT}/requirements/dev.txt" \
+        -e "${ISC_ROOT}/tests/emulator[test]" >"${log}" 2>&1; then
+        cat "${log}" >&2
+        rm -f "${log}"
+        die "pip install tests/emulator[test] into .venv-2.21 failed (output above)"
     fi
     rm -f "${log}"
     printf '%s\n' "${stamp}" >"${VENV221}/.isc-stamp"
@@ -192,16 +212,34 @@ has_unit_tests() {
     [ -n "$(find "${TREE}/tests/unit" -name 'test_*.py' -print -quit 2>/dev/null)" ]
 }
 
+run_unit_pytest() {
+    # usage: run_unit_pytest LABEL PYTHON: tests/unit under pytest with the emulator; a skipped test fails it.
+    local label="$1" py="$2" log="${WORK}/${1// /_}.log" rc=0 start
+    start="${SECONDS}"
+    say "${label}: pytest tests/unit"
+    "${py}" -c 'import isc_emulator' 2>/dev/null || { say "${label}: FAILED: the ISC emulator is not installed for ${py}"; return 1; }
+    (cd "${ISC_ROOT}" && "${py}" -m pytest tests/unit -q -rs -p no:cacheprovider) 2>&1 | tee "${log}" || rc=$?
+    if [ "${rc}" -ne 0 ]; then
+        say "${label}: FAILED (exit ${rc}) after $((SECONDS - start)) s"
+        return 1
+    fi
+    if grep -q '^SKIPPED' "${log}"; then
+        say "${label}: FAILED: tests were skipped (above); every unit test must run on every leg"
+        return 1
+    fi
+    say "${label}: ok in $((SECONDS - start)) s"
+}
+
+# Every requested leg must be able to run before any of them starts.
+if [[ " ${legs[*]} " == *" 2.21 "* ]]; then
+    ensure_venv221 || die "the ansible-core 2.21 / Python 3.13 leg cannot run: ${MISSING221_REASON}"
+fi
+
 failed=0
 for leg in "${legs[@]}"; do
     case "${leg}" in
         2.19) bin="${ISC_ROOT}/.venv/bin/ansible-test"; py=3.11 ;;
-        2.21)
-            if ! ensure_venv221; then
-                say "SKIPPING the ansible-core 2.21 / Python 3.13 leg: ${SKIP221_REASON}"
-                continue
-            fi
-            bin="${VENV221}/bin/ansible-test"; py=3.13 ;;
+        2.21) bin="${VENV221}/bin/ansible-test"; py=3.13 ;;
     esac
     [ -x "${bin}" ] || die "${bin} not found (run hacking/setup.sh)"
     core="$("$(dirname "${bin}")/python" -c 'import ansible; print(ansible.__version__)')"
@@ -219,6 +257,8 @@ for leg in "${legs[@]}"; do
                     continue
                 fi
                 run_ansible_test "units ${core} py${py}" "${bin}" units --venv --python "${py}" || failed=1
+                [ "${failed}" -eq 0 ] || break 2
+                run_unit_pytest "pytest units ${core} py${py}" "$(dirname "${bin}")/python" || failed=1
                 ;;
         esac
         [ "${failed}" -eq 0 ] || break 2

@@ -5,7 +5,8 @@
 #   ruff       ruff check .
 #   sanity     hacking/sanity.sh: ansible-test sanity + units on 2.19/py3.11 and 2.21/py3.13 (it also makes
 #              .venv-2.21, which the pytest step uses to check ansible-doc on 2.21)
-#   pytest     the whole pytest suite (emulator, unit, integration); "no tests collected" fails
+#   pytest     the whole pytest suite (emulator, unit, integration), every request held to the vendor specs by
+#              the emulator; "no tests collected" fails, and so does any skipped test (a promise not kept)
 #   lint       ansible-lint (production profile, .ansible-lint)
 #   docs       antsibull-docs lint-collection-docs --plugin-docs .
 #   changelog  antsibull-changelog lint
@@ -44,12 +45,17 @@ step_ruff() {
 step_pytest() {
     # Each xdist worker starts its own emulator on port 0; --dist loadfile keeps a test file's
     # module-scoped fixtures on one worker. Serial: ISC_PYTEST_ARGS="-n 0".
-    local rc=0
+    local rc=0 log
+    log="$(mktemp)"
     # shellcheck disable=SC2086  # ISC_PYTEST_ARGS is a word list on purpose
-    python -m pytest -n 2 --dist loadfile ${ISC_PYTEST_ARGS:-} || rc=$?
+    python -m pytest -n 2 --dist loadfile -rs ${ISC_PYTEST_ARGS:-} 2>&1 | tee "${log}" || rc=$?
     if [ "${rc}" -eq 5 ]; then
         echo "test.sh: pytest collected no tests (exit 5): that is a failure" >&2
+    elif [ "${rc}" -eq 0 ] && grep -q '^SKIPPED' "${log}"; then
+        echo "test.sh: tests were skipped (reasons above; the 2.21 ones need hacking/sanity.sh 2.21 first): that is a failure" >&2
+        rc=1
     fi
+    rm -f "${log}"
     return "${rc}"
 }
 
