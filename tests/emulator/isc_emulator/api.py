@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import json
-import time
 import traceback
 import uuid
 from collections.abc import Mapping
@@ -180,7 +179,7 @@ def apply_fault(tenant: Tenant, request: Request) -> Reply | None:
     if fault is None:
         return None
     if fault.kind == "slow":
-        time.sleep(fault.seconds)
+        tenant.hold(fault.seconds)
         return None
     if not fault.apply_first:
         return _fault_reply(fault)

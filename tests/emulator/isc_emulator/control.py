@@ -45,6 +45,9 @@ def _route(tenant: Tenant, request: Request, payload: Any) -> Reply:
             tenant.reset(seed=payload.get("seed", "empty"), generate=int(payload.get("generate") or 0))
             return json_reply(200, {"status": "ok", "tasks": len(tenant.tasks())})
         case ("GET", "/requests"):
+            if request.param("settle") in ("1", "true"):
+                # Requests a client gave up on (held by a slow fault) finish first, so the log shows their answers.
+                tenant.settle()
             return json_reply(200, tenant.request_log())
         case ("DELETE", "/requests"):
             tenant.clear_request_log()
@@ -68,6 +71,9 @@ def _route(tenant: Tenant, request: Request, payload: Any) -> Reply:
         case ("DELETE", "/faults"):
             tenant.clear_faults()
             return json_reply(200, {"status": "ok"})
+        case ("POST", "/faults/release"):
+            tenant.release_held()
+            return json_reply(200, {"status": "ok"})
         case ("GET", "/tasks"):
             return json_reply(200, tenant.tasks())
         case ("POST", "/tasks"):
@@ -84,6 +90,8 @@ def _route(tenant: Tenant, request: Request, payload: Any) -> Reply:
         case ("POST", "/tokens/expire"):
             return json_reply(200, {"expired": tenant.expire_tokens()})
         case ("POST", "/clock"):
-            tenant.advance_clock(float(payload["advance_s"]))
+            if payload.get("freeze"):
+                tenant.freeze_clock()
+            tenant.advance_clock(float(payload.get("advance_s", 0)))
             return json_reply(200, {"now": tenant.now().isoformat()})
     return json_reply(404, {"error": f"no control endpoint {request.method} {request.path}"})

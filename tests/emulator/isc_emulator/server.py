@@ -103,6 +103,14 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send(handle_control(tenant, request))
             return
+        tenant.request_started()
+        try:
+            reply = self._answer(tenant, request, started)
+        finally:
+            tenant.request_finished()
+        self._send(reply)
+
+    def _answer(self, tenant: Tenant, request: Request, started: float) -> Reply:
         latency_ms = tenant.config.latency_ms
         if latency_ms > 0:
             time.sleep(latency_ms / 1000)
@@ -128,7 +136,7 @@ class _Handler(BaseHTTPRequestHandler):
                 "duration_ms": round((time.monotonic() - started) * 1000, 3),
             }
         )
-        self._send(reply)
+        return reply
 
     def _send(self, reply: Reply) -> None:
         if reply.drop_connection:

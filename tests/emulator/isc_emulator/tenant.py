@@ -162,6 +162,8 @@ class Tenant:
         self.validation = ValidationLog()
         self._config = replace(self._startup_config)
         self._clock_offset = timedelta(0)
+        # freeze_clock(): the real (wall, monotonic) time the tenant's clock stands at, until reset.
+        self._frozen: tuple[datetime, float] | None = None
         self._clients: dict[str, OAuthClient] = {}
         for client_id, secret, user_context in BUILTIN_CLIENTS:
             self.add_client(client_id, secret, user_context=user_context)
@@ -173,11 +175,26 @@ class Tenant:
         self._rate_windows: dict[tuple[str, str | None], deque[float]] = {}
         self._log: deque[dict[str, Any]] = deque(maxlen=REQUEST_LOG_LIMIT)
         self._counts: Counter[str] = Counter()
+        # Requests a `slow` fault holds wait on this event; release_held() sets it (and makes a new one).
+        self._release = threading.Event()
+        self._in_flight = 0
+        self._idle = threading.Condition(self._lock)
         self.reset(seed=seed, generate=generate)
 
     # ----------------------------------------------------------------------------------------- clock, config
     def now(self) -> datetime:
-        return datetime.now(UTC) + self._clock_offset
+        frozen = self._frozen
+        return (frozen[0] if frozen else datetime.now(UTC)) + self._clock_offset
+
+    def _monotonic(self) -> float:
+        frozen = self._frozen
+        return (frozen[1] if frozen else time.monotonic()) + self._clock_offset.total_seconds()
+
+    def freeze_clock(self) -> None:
+        """Stop the tenant's clock (task progress, token expiry, rate-limit windows) until reset(); advance_clock() still moves it."""
+        with self._lock:
+            if self._frozen is None:
+                self._frozen = (datetime.now(UTC), time.monotonic())
 
     def advance_clock(self, seconds: float) -> None:
         """Move the tenant's clock forward (ages tasks and tokens without waiting)."""
@@ -220,10 +237,12 @@ class Tenant:
         with self._lock:
             self._config = replace(self._startup_config)
             self._clock_offset = timedelta(0)
+            self._frozen = None
             self._records_by_id.clear()
             self._records_sorted.clear()
             self._running.clear()
             self._faults.clear()
+            self.release_held()
             self._rate_windows.clear()
             self.clear_request_log()
             if seed == "demo":
@@ -295,7 +314,8 @@ class Tenant:
             limit = self._config.rate_limit
             if limit is None:
                 return None
-            moment = time.monotonic()
+            # On the tenant's clock, so that freeze_clock() and advance_clock() apply to the window too.
+            moment = self._monotonic()
             window = self._rate_windows.setdefault((client_id, bucket), deque())
             while window and window[0] <= moment - limit.window_s:
                 window.popleft()
@@ -354,6 +374,35 @@ class Tenant:
     def clear_faults(self) -> None:
         with self._lock:
             self._faults.clear()
+
+    def hold(self, seconds: float) -> None:
+        """A `slow` fault: keep the request waiting `seconds`, or until release_held(), whichever comes first."""
+        with self._lock:
+            released = self._release
+        released.wait(seconds)
+
+    def release_held(self) -> None:
+        """Let every request a `slow` fault holds go on now (tests that wait for events, not for the clock)."""
+        with self._lock:
+            released, self._release = self._release, threading.Event()
+        released.set()
+
+    # ----------------------------------------------------------------------------------------- requests in flight
+    def request_started(self) -> None:
+        with self._lock:
+            self._in_flight += 1
+
+    def request_finished(self) -> None:
+        with self._lock:
+            self._in_flight -= 1
+            self._idle.notify_all()
+
+    def settle(self, timeout_s: float = 120.0) -> int:
+        """Release held requests and wait until no API request is in flight; returns how many still are."""
+        self.release_held()
+        with self._lock:
+            self._idle.wait_for(lambda: self._in_flight == 0, timeout=timeout_s)
+            return self._in_flight
 
     # ----------------------------------------------------------------------------------------- request log
     def record_request(self, entry: dict[str, Any]) -> None:

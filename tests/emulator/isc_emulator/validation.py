@@ -116,9 +116,8 @@ def _schema_error(detail: Any) -> str:
 
 def request_violations(method: str, path: str, query: Mapping[str, list[str]], headers: Mapping[str, str], body: bytes) -> list[str]:
     """What in one API request breaks its version's spec subset (empty: nothing)."""
-    from werkzeug.datastructures import Headers, ImmutableMultiDict  # noqa: PLC0415 - an openapi-core dependency
-
     from openapi_core.datatypes import RequestParameters  # noqa: PLC0415
+    from werkzeug.datastructures import Headers, ImmutableMultiDict  # noqa: PLC0415 - an openapi-core dependency
 
     version = version_for_path(path)
     if version is None:
@@ -128,11 +127,12 @@ def request_violations(method: str, path: str, query: Mapping[str, list[str]], h
     operation = _operation(path, method, documented)
     if operation is not None:
         problems += _query_problems(query, documented[operation], f"{method} {operation[0]}")
+    pairs = [(name, value) for name, values in query.items() for value in values]
     request = _SpecRequest(
         host_url=_HOST,
         path=path,
         method=method.lower(),
-        parameters=RequestParameters(query=ImmutableMultiDict([(name, value) for name, values in query.items() for value in values]), header=Headers(list(headers.items()))),
+        parameters=RequestParameters(query=ImmutableMultiDict(pairs), header=Headers(list(headers.items()))),
         content_type=(headers.get("Content-Type") or "").lower(),
         body=body or None,
     )

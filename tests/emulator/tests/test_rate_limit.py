@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import math
-import time
-
 import requests
 from emulator_testlib import ApiSession
 
@@ -12,28 +9,37 @@ from isc_emulator import Emulator
 
 
 def test_default_limit_is_100_per_client_and_version(emu: Emulator, pat: ApiSession) -> None:
+    # docs/api/rate-limit.md: "100 requests per client_id and API version per 10 seconds".
     assert emu.tenant.config.rate_limit.requests == 100
     assert emu.tenant.config.rate_limit.window_s == 10
     pat.token  # noqa: B018 - the token endpoint has its own bucket
+    # On a stopped tenant clock all 101 requests fall into one window, however long this machine takes to send them.
+    emu.tenant.freeze_clock()
     statuses = [pat.get("/beta/task-status", params={"limit": 1}).status_code for _repeat in range(101)]
     assert statuses[:100] == [200] * 100
     assert statuses[100] == 429
+    emu.tenant.advance_clock(9.9)
+    assert pat.get("/beta/task-status", params={"limit": 1}).status_code == 429
+    emu.tenant.advance_clock(0.2)  # past the 10 s (exactly 10.0 would leave float rounding to decide)
+    assert pat.get("/beta/task-status", params={"limit": 1}).status_code == 200
 
 
 def test_429_body_and_retry_after_until_the_oldest_request_leaves_the_window(emu: Emulator, pat: ApiSession) -> None:
-    emu.tenant.configure(rate_limit={"requests": 3, "window_s": 2})
+    emu.tenant.configure(rate_limit={"requests": 3, "window_s": 5})
     pat.token  # noqa: B018
-    first_sent = time.monotonic()
-    for _repeat in range(3):
+    emu.tenant.freeze_clock()
+    assert pat.get("/v2025/task-status").status_code == 200
+    emu.tenant.advance_clock(1.5)
+    for _repeat in range(2):
         assert pat.get("/v2025/task-status").status_code == 200
     refused = pat.get("/v2025/task-status")
     assert refused.status_code == 429
     assert refused.json() == {"message": " Rate Limit Exceeded "}
-    retry_after = int(refused.headers["Retry-After"])
-    expected = math.ceil(first_sent + 2 - time.monotonic())
-    assert retry_after in (expected, expected + 1)
-    assert 1 <= retry_after <= 2
-    time.sleep(retry_after)
+    # The first request leaves the window 5 s after it was made, 3.5 s from now: whole seconds, rounded up.
+    assert refused.headers["Retry-After"] == "4"
+    emu.tenant.advance_clock(3.4)
+    assert pat.get("/v2025/task-status").headers["Retry-After"] == "1"
+    emu.tenant.advance_clock(0.2)
     assert pat.get("/v2025/task-status").status_code == 200
 
 

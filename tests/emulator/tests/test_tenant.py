@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -64,21 +63,22 @@ def test_tasks_older_than_90_days_are_not_returned(emu: Emulator, pat: ApiSessio
 
 
 def test_a_launched_task_progresses_and_completes(emu: Emulator, pat: ApiSession) -> None:
+    emu.tenant.freeze_clock()  # the task moves as the tenant's clock is advanced, not with this machine's speed
     task = emu.tenant.launch_task(definition_type="CLOUD_ACCOUNT_AGGREGATION", source_name="Workday", duration_s=1.0, completion_status="warning")
     assert task["completionStatus"] is None and task["completed"] is None
     assert [t["id"] for t in pat.list_all("/v2025/task-status", filters="completionStatus isnull")] == [task["id"]]
     assert pat.list_all("/beta/task-status") == []
     assert [t["id"] for t in pat.get("/beta/task-status/pending-tasks").json()] == [task["id"]]
-    time.sleep(0.5)
+    emu.tenant.advance_clock(0.5)
     halfway = pat.get(f"/v2025/task-status/{task['id']}").json()
-    assert 30 <= halfway["percentComplete"] < 100 and halfway["completionStatus"] is None
-    time.sleep(0.6)
+    assert halfway["percentComplete"] == 50 and halfway["completionStatus"] is None
+    emu.tenant.advance_clock(0.6)
     done = pat.get(f"/v2025/task-status/{task['id']}").json()
     assert done["completionStatus"] == "WARNING"
     assert done["percentComplete"] == 100
     assert done["messages"][0]["type"] == "WARN"
     completed = parse_timestamp(done["completed"]) - parse_timestamp(done["launched"])
-    assert timedelta(seconds=0.9) <= completed <= timedelta(seconds=1.1)
+    assert completed == timedelta(seconds=1.0)
     assert pat.get("/beta/task-status/pending-tasks").status_code == 204
 
 
@@ -107,10 +107,9 @@ def test_launch_and_add_through_the_control_interface(emu: Emulator, pat: ApiSes
     assert bad.status_code == 400
 
 
-def test_generator_makes_10000_tasks_quickly(emu: Emulator, pat: ApiSession) -> None:
-    started = time.monotonic()
+def test_generator_makes_10000_tasks(emu: Emulator, pat: ApiSession) -> None:
+    # How fast is for bench/bench_emulator.py to show; a test here would only measure this machine.
     total = emu.tenant.generate(10_000, pending_fraction=0.1)
-    assert time.monotonic() - started < 5
     assert total == 10_000
     response = pat.get("/v2025/task-status", params={"count": "true", "filters": "completionStatus isnull", "limit": 1})
     assert 800 <= int(response.headers["X-Total-Count"]) <= 1200

@@ -14,9 +14,8 @@ import pytest
 
 pytest.importorskip("isc_emulator", reason="the ISC emulator (tests/emulator) is not installed here; hacking/sanity.sh and hacking/test.sh run these tests")
 
-from isc_emulator import versions as spec_table  # noqa: E402
-
 from ansible_collections.sailpoint.isc.plugins.module_utils import _filters, _versions  # noqa: E402
+from isc_emulator import versions as spec_table  # noqa: E402
 
 VERSION_NAMES = ["beta", "v2024", "v2025", "v2026", "v1"]
 
