@@ -282,13 +282,14 @@ def test_task_finished_meanwhile_is_left_alone(emulator, run_playbook):
     """Beta reads pending tasks from pending-tasks, v2025 from the list: both paths of the bulk read.
 
     The playbook runs in a thread; once the module's bulk read of a version shows in the request log, the test
-    finishes the second task as ISC would, while the emulator holds the first PATCH for 3 seconds.
+    finishes the second task as ISC would, while the emulator holds the first PATCH; then it lets that PATCH go.
     """
     cases = []
     for version in ("beta", "v2025"):
         slow_id = emulator.tenant.add_task(completion_status=None)["id"]
         other_id = emulator.tenant.add_task(completion_status=None)["id"]
-        emulator.tenant.inject_fault("slow", seconds=3, method="PATCH", path_contains=slow_id)
+        # Held until released below, however long this machine takes to get there.
+        emulator.tenant.inject_fault("slow", seconds=600, method="PATCH", path_contains=slow_id)
         cases.append({"version": version, "slow_id": slow_id, "other_id": other_id})
 
     with ThreadPoolExecutor(max_workers=1) as pool:
@@ -307,6 +308,7 @@ def test_task_finished_meanwhile_is_left_alone(emulator, run_playbook):
                 ],
             )
             assert finished is not None
+            release_when_held(emulator, future)
         run = future.result()
 
     outcomes = run.result("Clear both while the first PATCH is slow")["results"]
@@ -330,10 +332,10 @@ def test_task_finished_meanwhile_is_left_alone(emulator, run_playbook):
 def change_after_the_read(emulator: Any, task_id: str, change: list[dict[str, Any]], run: Callable[[], Any]) -> Any:
     """Call ``run`` (a module run) in a thread and, once its read of the task shows in the log, change the task as ISC would.
 
-    The emulator holds the module's first PATCH of the task for 2 seconds, so the change lands between the read and
-    the PATCH.
+    The emulator holds the module's first PATCH of the task until the change is made, so the change lands between
+    the read and the PATCH.
     """
-    emulator.tenant.inject_fault("slow", seconds=2, method="PATCH", path_contains=task_id)
+    emulator.tenant.inject_fault("slow", seconds=600, method="PATCH", path_contains=task_id)
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(run)
         deadline = time.monotonic() + 120
@@ -341,7 +343,17 @@ def change_after_the_read(emulator: Any, task_id: str, change: list[dict[str, An
             assert time.monotonic() < deadline and not future.done(), "the module never read the task"
             time.sleep(0.02)
         assert emulator.tenant.patch_task(task_id, change) is not None
+        release_when_held(emulator, future)
         return future.result()
+
+
+def release_when_held(emulator: Any, future: Any) -> None:
+    """Let the PATCH a slow fault holds go on, once it has arrived (the change above now lies before it)."""
+    deadline = time.monotonic() + 120
+    while not emulator.tenant.holding():
+        assert time.monotonic() < deadline and not future.done(), "the module never sent the PATCH the emulator was to hold"
+        time.sleep(0.02)
+    emulator.tenant.release_held()
 
 
 def requests_for(emulator: Any, method: str, task_id: str) -> list[int | None]:

@@ -177,6 +177,7 @@ class Tenant:
         self._counts: Counter[str] = Counter()
         # Requests a `slow` fault holds wait on this event; release_held() sets it (and makes a new one).
         self._release = threading.Event()
+        self._holding = 0
         self._in_flight = 0
         self._idle = threading.Condition(self._lock)
         self.reset(seed=seed, generate=generate)
@@ -379,7 +380,17 @@ class Tenant:
         """A `slow` fault: keep the request waiting `seconds`, or until release_held(), whichever comes first."""
         with self._lock:
             released = self._release
-        released.wait(seconds)
+            self._holding += 1
+        try:
+            released.wait(seconds)
+        finally:
+            with self._lock:
+                self._holding -= 1
+
+    def holding(self) -> int:
+        """How many requests a `slow` fault holds right now."""
+        with self._lock:
+            return self._holding
 
     def release_held(self) -> None:
         """Let every request a `slow` fault holds go on now (tests that wait for events, not for the clock)."""
