@@ -20,7 +20,6 @@ from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import M
 from ansible_collections.sailpoint.isc.plugins.lookup import pending_tasks
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscMissingLibraryError, IscServerError
-from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
 
 NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
 
@@ -80,7 +79,13 @@ def test_unsupported_type_names_the_option_and_lists_the_valid_ones() -> None:
         pending_tasks.task_types(["QUARTZ"])
     message = str(caught.value)
     assert message.startswith("Invalid option 'type': 'QUARTZ' is not a supported task type.")
-    for name in TASK_DEFINITION_TYPES:
+    # The `type` filter's "Possible Values" in the v1 and v2026 specs (a superset of v2025's), written out here.
+    for name in (
+        "CLOUD_ACCOUNT_AGGREGATION", "CLOUD_GROUP_AGGREGATION", "CLOUD_PROCESS_UNCORRELATED_ACCOUNTS", "CLOUD_REFRESH_ROLE",
+        "SOURCE_APPLICATION_DISCOVERY", "AI_AGENT_AGGREGATION", "CLOUD_ENTITLEMENT_IMPORT", "CLOUD_UNCORRELATED_REFRESH",
+        "CLOUD_IDENTITY_AGGREGATION", "CLOUD_ATTRIBUTE_SYNCHRONIZATION", "IDENTITY_REFRESH", "APPLICATION_DISCOVERY",
+        "MACHINE_IDENTITY_AGGREGATION", "MACHINE_IDENTITY_DELETION", "ACCOUNT_DELETION",
+    ):  # fmt: skip
         assert name in message
 
 

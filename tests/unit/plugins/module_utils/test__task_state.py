@@ -25,8 +25,11 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscTaskError,
     IscWaitTimeoutError,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils._versions import COMPLETION_STATUSES
 from ansible_collections.sailpoint.isc.tests.unit.fakes import mock_client
+
+# The vendor's TaskStatus.completionStatus enum (every spec subset, components/schemas/TaskStatus), written out
+# here rather than taken from the code under test.
+COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 
 NOW = datetime(2024, 5, 17, 19, 33, 16, 470000, tzinfo=UTC)
 NOW_TEXT = "2024-05-17T19:33:16.470Z"
@@ -454,7 +457,8 @@ def test_task_that_progressed_meanwhile_is_planned_again_and_sent_once_more():
     client = mock_client()
     progressed = make_task(progress="Aggregating", percentComplete=40, modified="2024-05-17T19:00:00.000Z")
     client.get_task.side_effect = [make_task(), progressed]
-    client.patch_task.side_effect = [bad_request(), patched(progressed, ts.plan_change(progressed, desired(), NOW).operations)]
+    # ISC's answer to the second PATCH: the progressed task, cleared.
+    client.patch_task.side_effect = [bad_request(), {**progressed, "completionStatus": "ERROR", "completed": NOW_TEXT}]
 
     outcome = ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
 

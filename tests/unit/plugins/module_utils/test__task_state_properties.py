@@ -18,8 +18,9 @@ from hypothesis import assume, given
 from hypothesis import strategies as st
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _task_state as ts
-from ansible_collections.sailpoint.isc.plugins.module_utils._versions import COMPLETION_STATUSES
 
+# The vendor's TaskStatus.completionStatus enum (every spec subset, components/schemas/TaskStatus).
+COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 PRECISIONS = {"seconds": 1_000_000, "milliseconds": 1_000, "microseconds": 1}
 VENDOR_FORM = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
 
