@@ -307,29 +307,23 @@ class MatrixRun:
         return problems
 
 
-def test_fault_matrix_for_both_modules_and_the_lookup(emulator: Any, ansible_runner: Any, tmp_path: Path) -> None:
+def test_fault_matrix_for_both_modules_and_the_lookup(emulator: Any, extra_emulator: Any, ansible_runner: Any, tmp_path: Path) -> None:
     """Every scenario of the table, for each plugin; the three plugins run at once, each on its own emulator."""
-    from isc_emulator import Emulator  # noqa: PLC0415 - the emulator package is test infrastructure
+    extra = [extra_emulator(seed="empty") for _plugin in PLUGINS[1:]]
+    matrices = [MatrixRun(plugin, emu, scenarios_for(plugin)) for plugin, emu in zip(PLUGINS, [emulator, *extra], strict=True)]
 
-    extra = [Emulator(host="127.0.0.1", port=0, seed="empty").start() for _plugin in PLUGINS[1:]]
-    try:
-        matrices = [MatrixRun(plugin, emu, scenarios_for(plugin)) for plugin, emu in zip(PLUGINS, [emulator, *extra], strict=True)]
+    def play(matrix: MatrixRun) -> tuple[MatrixRun, Any, float]:
+        matrix.prepare()
+        work_dir = tmp_path / matrix.plugin
+        work_dir.mkdir()
+        runner = type(ansible_runner)(matrix.emulator, work_dir)
+        started = time.monotonic()
+        extra_vars = {"plugin": matrix.plugin, "scenarios": matrix.rows, "control_url": f"{matrix.emulator.url}/_emulator"}
+        run = runner.playbook("faults_matrix.yml", extra_vars=extra_vars)
+        return matrix, run, time.monotonic() - started
 
-        def play(matrix: MatrixRun) -> tuple[MatrixRun, Any, float]:
-            matrix.prepare()
-            work_dir = tmp_path / matrix.plugin
-            work_dir.mkdir()
-            runner = type(ansible_runner)(matrix.emulator, work_dir)
-            started = time.monotonic()
-            extra_vars = {"plugin": matrix.plugin, "scenarios": matrix.rows, "control_url": f"{matrix.emulator.url}/_emulator"}
-            run = runner.playbook("faults_matrix.yml", extra_vars=extra_vars)
-            return matrix, run, time.monotonic() - started
-
-        with ThreadPoolExecutor(max_workers=len(matrices)) as pool:
-            finished = list(pool.map(play, matrices))
-    finally:
-        for emu in extra:
-            emu.stop()
+    with ThreadPoolExecutor(max_workers=len(matrices)) as pool:
+        finished = list(pool.map(play, matrices))
     problems = []
     for matrix, run, duration in finished:
         print(f"{matrix.plugin}: {len(matrix.scenarios)} scenarios in {duration:.1f}s")

@@ -48,6 +48,25 @@ def test_command_line_serves_and_stops_cleanly(tmp_path: Path, stop_signal: int)
     assert "stopped" in process.stdout.read()
 
 
+@pytest.mark.parametrize("validate", [True, False])
+def test_command_line_validate_requests(tmp_path: Path, validate: bool) -> None:
+    process, _port, url = _start_cli(tmp_path, "--seed", "demo", *(["--validate-requests"] if validate else []))
+    try:
+        session = ApiSession(url)
+        answer = session.get("/v2025/task-status", params={"limit": 1, "colour": "blue"})
+        report = requests.get(f"{url}/_emulator/validation", timeout=5).json()
+    finally:
+        process.terminate()
+        assert process.wait(timeout=10) == 0
+    if validate:
+        assert answer.status_code == 400
+        assert "undocumented query parameter 'colour'" in answer.json()["messages"][0]["text"]
+        assert report["enabled"] is True and report["validated"] == 1 and "'colour'" in report["violations"][0]
+    else:
+        assert answer.status_code == 200 and len(answer.json()) == 1
+        assert report == {"enabled": False, "validated": 0, "violations": [], "total_violations": 0}
+
+
 def test_command_line_generate_and_latency(tmp_path: Path) -> None:
     process, _port_file, url = _start_cli(tmp_path, "--seed", "empty", "--generate", "300", "--latency-ms", "100")
     try:
