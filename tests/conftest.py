@@ -5,7 +5,7 @@
 
 Every emulator started here holds each API request to the vendor spec subsets (``validate_requests``): a request
 that breaks its spec is answered with 400, and the test during which it arrived fails with the violation's text,
-even when the test itself passed (``pytest_runtest_call`` below). A test that sends a bad request on purpose turns
+even when the test itself passed (the wrappers of each test's setup, call and teardown below). A test that sends a bad request on purpose turns
 validation off for itself (``emulator.tenant.configure(validate_requests=False)``; the next reset turns it back
 on) or takes the violations it expects (``emulator.tenant.validation.take_violations()``). The summary line at the
 end counts the requests validated.
@@ -95,9 +95,8 @@ def _violation_error(violations: list[str]) -> AssertionError:
     return AssertionError(f"{len(violations)} request(s) to the emulator broke the vendor spec:\n{listed}")
 
 
-@pytest.hookimpl(wrapper=True)
-def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
-    """Fail the test during which any watched emulator received a request that breaks the vendor spec."""
+def _failing_on_violations() -> Iterator[None]:
+    """The body of the wrappers below: fail the test phase during which a watched emulator got a bad request."""
     try:
         result = yield
     except BaseException as exc:
@@ -109,6 +108,21 @@ def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
     if violations:
         raise _violation_error(violations)
     return result
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item: pytest.Item) -> Iterator[None]:
+    return (yield from _failing_on_violations())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item: pytest.Item) -> Iterator[None]:
+    return (yield from _failing_on_violations())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_teardown(item: pytest.Item, nextitem: pytest.Item | None) -> Iterator[None]:
+    return (yield from _failing_on_violations())
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:
