@@ -11,7 +11,8 @@ CASES = [
     # (final status the emulator gives the task, seconds it runs, wait timeout, expected rc, expected message, PATCHes)
     ("SUCCESS", 2, 20, 0, None, 0),
     ("ERROR", 2, 20, 2, "ended with ERROR", 0),
-    ("SUCCESS", 60, 3, 2, "did not finish in time and was cleared", 1),
+    # an hour: the wait times out first, on a machine of any speed
+    ("SUCCESS", 3600, 3, 2, "did not finish in time and was cleared", 1),
 ]
 
 

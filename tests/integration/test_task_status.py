@@ -252,7 +252,7 @@ def test_wait_for_completion_error_end_and_timeout_on_every_version(emulator, ru
     failing = run.results("Wait for the failing task")
     tolerated = run.results("Wait for the failing task without failing")
     timed_out = run.results("Wait for the task that never finishes")
-    launched = [result["json"] for result in run.results("Launch a task that succeeds after 5 seconds")]
+    launched = [result["json"] for result in run.results("Launch a task that succeeds once read")]
     log = emulator.tenant.request_log()
     assert len(waited) == len(failing) == len(tolerated) == len(timed_out) == len(launched) == len(VERSIONS)
     for index, version in enumerate(VERSIONS):

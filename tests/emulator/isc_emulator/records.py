@@ -76,12 +76,14 @@ def definition_summary(definition_type: str) -> dict[str, Any]:
 
 @dataclass
 class Run:
-    """A launched task that completes by itself `duration_s` after `started_at`."""
+    """A launched task that completes by itself `duration_s` after `started_at`, or after the API served it
+    `reads_left` times (then the clock does not matter: a test of waiting need not race this machine's speed)."""
 
     started_at: datetime
     duration_s: float
     final_status: str
     final_messages: list[dict[str, Any]] = field(default_factory=list)
+    reads_left: int | None = None
 
 
 @dataclass(eq=False)
@@ -122,26 +124,38 @@ class TaskRecord:
     def advance(self, now: datetime) -> None:
         """Move a launched task's progress along; complete it when its time has come."""
         run = self.run
-        if run is None:
+        if run is None or run.reads_left is not None:
             return
         elapsed = (now - run.started_at).total_seconds()
         if elapsed >= run.duration_s:
-            completed_at = run.started_at + timedelta(seconds=run.duration_s)
-            self.status.update(
-                completionStatus=run.final_status,
-                completed=format_timestamp(completed_at),
-                modified=format_timestamp(completed_at),
-                progress="Completed",
-                percentComplete=100,
-                messages=list(run.final_messages),
-            )
-            self.run = None
+            self._complete(run, run.started_at + timedelta(seconds=run.duration_s))
         else:
             percent = min(99, int(100 * elapsed / run.duration_s)) if run.duration_s > 0 else 99
             if percent == self.status["percentComplete"]:
                 return
             self.status.update(percentComplete=percent, progress=f"In progress ({percent}%)", modified=format_timestamp(now))
         self.invalidate()
+
+    def served(self, now: datetime) -> None:
+        """The API answered with this task once more: a run counting reads completes after its last one."""
+        run = self.run
+        if run is None or run.reads_left is None:
+            return
+        run.reads_left -= 1
+        if run.reads_left <= 0:
+            self._complete(run, now)
+            self.invalidate()
+
+    def _complete(self, run: Run, completed_at: datetime) -> None:
+        self.status.update(
+            completionStatus=run.final_status,
+            completed=format_timestamp(completed_at),
+            modified=format_timestamp(completed_at),
+            progress="Completed",
+            percentComplete=100,
+            messages=list(run.final_messages),
+        )
+        self.run = None
 
 
 def make_task(

@@ -507,8 +507,12 @@ class Tenant:
         completion_status: str = "SUCCESS",
         messages: list[dict[str, Any]] | None = None,
         launcher: str = "pat-0001-demo-client",
+        complete_after_reads: int | None = None,
     ) -> dict[str, Any]:
-        """Start a task now; it reports progress and completes by itself after `duration_s` seconds."""
+        """Start a task now; it reports progress and completes by itself after `duration_s` seconds.
+
+        With `complete_after_reads=N` it completes instead once the API has served it N times (by id or in a list).
+        """
         definition_type = _normalise_definition_type(definition_type)
         final_status = _normalise_completion_status(completion_status)
         if messages is None:
@@ -527,7 +531,8 @@ class Tenant:
                 launcher=launcher,
             )
             record.status["launched"] = record.status["created"]
-            record.run = Run(moment, float(duration_s), final_status, messages)
+            reads = None if complete_after_reads is None else int(complete_after_reads)
+            record.run = Run(moment, float(duration_s), final_status, messages, reads)
             self._insert(record)
             self._running.add(record)
             record.advance(moment)
@@ -581,7 +586,9 @@ class Tenant:
             record = self._records_by_id.get(task_id)
             if record is None or not self._is_retained(record, self.now()):
                 return None
-            return record.to_json()
+            body = record.to_json()
+            record.served(self.now())
+            return body
 
     def list_tasks(
         self,
@@ -609,7 +616,10 @@ class Tenant:
             total = len(candidates)
             ordered = candidates[::-1] if descending else candidates
             page = ordered[offset : offset + limit]
-            return [record.to_json() for record in page], total
+            bodies = [record.to_json() for record in page]
+            for record in page:
+                record.served(self.now())
+            return bodies, total
 
     def patch_task(self, task_id: str, operations: Any) -> bytes | None:
         """Apply a JSON Patch to a task; None when the task does not exist. Raises PatchError."""

@@ -82,6 +82,17 @@ def test_a_launched_task_progresses_and_completes(emu: Emulator, pat: ApiSession
     assert pat.get("/beta/task-status/pending-tasks").status_code == 204
 
 
+def test_a_task_launched_to_complete_after_reads_completes_when_served(emu: Emulator, pat: ApiSession) -> None:
+    launched = requests.post(f"{emu.url}/_emulator/tasks/launch", json={"complete_after_reads": 2, "completion_status": "ERROR"}, timeout=5).json()
+    path = f"/v2026/task-status/{launched['id']}"
+    emu.tenant.advance_clock(3600)  # the clock does not finish it
+    pat._token = None
+    assert pat.get(path).json()["completionStatus"] is None
+    assert [task["completionStatus"] for task in pat.list_all("/v2026/task-status")] == [None]  # served a second time
+    done = pat.get(path).json()
+    assert done["completionStatus"] == "ERROR" and done["percentComplete"] == 100 and done["messages"][0]["type"] == "ERROR"
+
+
 def test_launch_and_add_through_the_control_interface(emu: Emulator, pat: ApiSession) -> None:
     launched = requests.post(
         f"{emu.url}/_emulator/tasks/launch",
