@@ -10,6 +10,7 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .patching import TEST_OPS_MODES
 from .seed import SEED_NAMES
 from .server import Emulator
 from .tenant import DEFAULT_TOKEN_TTL_S, parse_rate_limit
@@ -37,6 +38,12 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="make /task-status/v1 demand X-SailPoint-Experimental: true",
     )
+    parser.add_argument(
+        "--test-ops",
+        choices=TEST_OPS_MODES,
+        default="honour",
+        help="how PATCH treats JSON Patch test operations: honour (default), reject (400), ignore, fail-timestamps",
+    )
     return parser
 
 
@@ -61,6 +68,7 @@ def main(argv: list[str] | None = None) -> int:
         rate_limit=rate_limit,
         latency_ms=args.latency_ms,
         require_experimental_header=args.require_experimental_header,
+        test_ops=args.test_ops,
     ).start()
     stop_requested = threading.Event()
 

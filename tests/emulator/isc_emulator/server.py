@@ -168,6 +168,7 @@ class Emulator:
         rate_limit: RateLimit | dict[str, Any] | int | str | None = DEFAULT_RATE_LIMIT,
         latency_ms: float = 0.0,
         require_experimental_header: bool = False,
+        test_ops: str = "honour",
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("TLS needs both tls_cert and tls_key")
@@ -182,6 +183,7 @@ class Emulator:
             rate_limit=rate_limit,
             latency_ms=latency_ms,
             require_experimental_header=require_experimental_header,
+            test_ops=test_ops,
         )
         self._server: _Server | None = None
         self._port: int | None = None
