@@ -5,8 +5,10 @@
 
 """Durations such as ``30m``, ``6h``, ``2d``, ``1w`` (or ``1d12h``) and the age of a task.
 
-A task's age is measured from when it was launched or, when it was never launched (queued), from when it
-was created. ISC writes both as UTC instants (``2024-05-17T19:33:16.470Z``); they are compared as instants.
+A pending task counts as stuck from its last progress: ``modified``, else ``launched``, else ``created``. So a
+long run that progressed a minute ago is not stuck, however long ago it was launched. ISC writes these as UTC
+instants in more than one form (``2024-05-17T19:33:16.470Z``, ``2024-05-17 19:33:16.470000+00:00``); they are
+compared as instants.
 """
 
 from __future__ import annotations
@@ -74,19 +76,23 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def task_started_at(task: Mapping[str, Any]) -> datetime | None:
-    """When the task started waiting: ``launched``, or ``created`` for a task never launched."""
-    return parse_timestamp(task.get("launched")) or parse_timestamp(task.get("created"))
+PROGRESS_TIMES = ("modified", "launched", "created")
+
+
+def task_last_progress(task: Mapping[str, Any]) -> datetime | None:
+    """When the task last moved: ``modified``, else ``launched``, else ``created`` (the first one readable)."""
+    return next((moment for moment in (parse_timestamp(task.get(name)) for name in PROGRESS_TIMES) if moment is not None), None)
 
 
 def task_age(task: Mapping[str, Any], now: datetime | None = None) -> timedelta | None:
-    started = task_started_at(task)
+    """How long the task has shown no progress."""
+    started = task_last_progress(task)
     if started is None:
         return None
     return (now or datetime.now(UTC)) - started
 
 
 def is_older_than(task: Mapping[str, Any], threshold: timedelta, now: datetime | None = None) -> bool:
-    """True when the task has been waiting at least ``threshold``; a task with no readable time never is."""
+    """True when the task has shown no progress for at least ``threshold``; a task with no readable time never has."""
     age = task_age(task, now)
     return age is not None and age >= threshold

@@ -153,6 +153,10 @@ RERUN_IS_SAFE = (
     "Running again is safe: the PATCH is guarded by test operations, so it changes the task only while the task is "
     "as it was read, and a change ISC did apply is read back, not sent twice."
 )
+RERUN_UNGUARDED = (
+    "Running again reads the task first: a change ISC did apply is read back, not sent twice. This PATCH was sent "
+    "without test operations (guard), so check the task in ISC first if it may have finished by itself meanwhile."
+)
 
 
 class IscUnconfirmedPatchError(IscError):
@@ -161,11 +165,12 @@ class IscUnconfirmedPatchError(IscError):
     Keeps the details of the lost answer (``status``, ``tracking_id``, ...) so results can still name them.
     """
 
-    def __init__(self, lost: IscError, message: str, *, task: dict[str, Any] | None = None) -> None:
+    def __init__(self, lost: IscError, message: str, *, task: dict[str, Any] | None = None, guarded: bool = True) -> None:
         details = dict(lost.details)
         if task is not None:
             details["task"] = task
-        super().__init__(f"{lost.message} {message}", hint=f"{lost.hint} {RERUN_IS_SAFE}" if lost.hint else RERUN_IS_SAFE, details=details)
+        rerun = RERUN_IS_SAFE if guarded else RERUN_UNGUARDED
+        super().__init__(f"{lost.message} {message}", hint=f"{lost.hint} {rerun}" if lost.hint else rerun, details=details)
         self.lost = lost
 
 

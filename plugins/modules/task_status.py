@@ -18,18 +18,19 @@ description:
   - Clearing a pending task (one with no C(completionStatus)) sets C(completionStatus) to O(completion_status),
     default V(ERROR), and C(completed) to O(completed), default the time of the run.
   - B(Safe by default.) A task that already finished is left as it is and reported with RV(left_alone=true) unless
-    O(force=true). Each PATCH starts with C(test) operations on the state it was computed from, so a task that
-    finishes by itself between the read and the write is never overwritten; it is then reported as left alone too.
-    A finished task is guarded by its C(completionStatus) and C(completed) values. A pending task has V(null) there,
-    which a JSON Patch value cannot be in ISC, so it is guarded by its C(modified) time, which ISC moves whenever a
-    task progresses or finishes (by C(percentComplete) for a task queued without a C(modified) time yet; a task with
-    neither is sent unguarded); a pending task that only progressed meanwhile is read again and the PATCH sent once
-    more.
+    O(force=true). By default (O(guard)) each PATCH starts with C(test) operations on the state it was computed
+    from, so where the tenant honours them, a task that finishes by itself between the read and the write is not
+    overwritten; it is then reported as left alone too. A pending task that only progressed meanwhile is read again
+    and the PATCH sent once more. No task gets more than two PATCHes.
+  - The guards test only values ISC served in the read just made, and only fields whose JSON value has one form
+    (C(completionStatus) when set, C(percentComplete), and C(progress) when set). Timestamps are not tested, as
+    ISC's specs show them in two forms and a C(test) compares JSON values exactly. V(null) cannot be tested, as ISC's
+    JSON Patch values cannot be null.
   - When the answer to a PATCH is lost (a timeout, a dropped connection, HTTP 5xx), ISC may or may not have applied
     it, and it is not sent again. Instead the task is read again; if it shows the change, the task is reported as
-    changed; otherwise the module fails and says so. Running again is then safe, as the PATCH is guarded.
+    changed; otherwise the module fails and says so.
   - With O(ids), handles many tasks in one run. Their current states come from paged list reads (and the
-    pending-tasks endpoint on V(beta) and V(v2024), whose list returns completed tasks only), then each task that
+    deprecated pending-tasks endpoint on V(beta) and V(v2024), whose list returns completed tasks only), then each task that
     needs a change gets one guarded PATCH, paced within the client's rate budget (O(rate_limit)). Every task's
     outcome is in RV(results); the module fails at the end if any task failed, without hiding the others.
   - With O(wait=true), changes nothing and waits until the task (or every task of O(ids)) finishes.
@@ -119,6 +120,18 @@ options:
       - Seconds between two reads of a task with O(wait=true).
     type: int
     default: 10
+  guard:
+    description:
+      - Whether PATCHes carry JSON Patch C(test) operations (guards), which ISC's API allows but does not document
+        for task status.
+      - V(auto) sends guards. When ISC refuses a guarded PATCH (HTTP 400) and the task, read again, has not moved,
+        the tenant refused the guards themselves; the same change is then sent once more without them, a warning
+        says so once, and the rest of the run (all of O(ids)) is sent unguarded.
+      - V(always) never sends an unguarded PATCH; such a refusal fails the task.
+      - V(never) sends no C(test) operation at all, also none of O(patch)'s (they are still checked locally).
+    type: str
+    choices: [auto, always, never]
+    default: auto
   fail_on_error:
     description:
       - With O(wait=true), fail when a task finishes with V(ERROR) or V(TERMINATED). The final task is in RV(task) either
@@ -318,7 +331,7 @@ status:
 """
 
 # ruff: noqa: E402
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -329,7 +342,9 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._client import Clien
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_state import (
+    GUARD_MODES,
     DesiredState,
+    GuardPolicy,
     Outcome,
     require_jsonpatch,
     set_many_task_states,
@@ -352,6 +367,7 @@ MODULE_OPTIONS: dict[str, dict[str, Any]] = {
     "wait_timeout": {"type": "int", "default": 600},
     "wait_sleep": {"type": "int", "default": 10},
     "fail_on_error": {"type": "bool", "default": True},
+    "guard": {"type": "str", "choices": list(GUARD_MODES), "default": "auto"},
 }
 
 MUTUALLY_EXCLUSIVE: list[list[str]] = [["id", "ids"], *(["patch", name] for name in STATE_OPTIONS)]
@@ -372,6 +388,7 @@ class TaskStatusRequest:
     wait_timeout: int = 600
     wait_sleep: int = 10
     fail_on_error: bool = True
+    guard: str = "auto"
 
 
 def build_request(params: Mapping[str, Any]) -> TaskStatusRequest:
@@ -396,22 +413,26 @@ def build_request(params: Mapping[str, Any]) -> TaskStatusRequest:
         if params["wait_sleep"] < 1:
             raise IscConfigError("wait_sleep", f"{params['wait_sleep']} is below 1 second.", "Give 1 or more seconds.")
         return TaskStatusRequest(task_ids, many, DesiredState(), True, params["wait_timeout"], params["wait_sleep"], params["fail_on_error"])
-    return TaskStatusRequest(task_ids, many, DesiredState.from_params(params))
+    return TaskStatusRequest(task_ids, many, DesiredState.from_params(params), guard=params.get("guard") or "auto")
 
 
-def run(request: TaskStatusRequest, client: IscClient, *, check_mode: bool, diff: bool, now: datetime) -> tuple[dict[str, Any], str | None]:
+def run(
+    request: TaskStatusRequest, client: IscClient, *, check_mode: bool, diff: bool, now: datetime, warn: Callable[[str], None] = lambda message: None
+) -> tuple[dict[str, Any], str | None]:
     """Carry out ``request``; returns the module result and, when some task failed, the failure message."""
     if not request.task_ids:
         # A lookup or a filter that found nothing hands over an empty list: nothing to do, and no request.
         return {"changed": False, "tasks": [], "results": [], "msg": "No task ids given; nothing to do."}, None
     if request.wait:
         outcomes = wait_for_tasks(
-            client, list(request.task_ids), timeout=request.wait_timeout, interval=request.wait_sleep, fail_on_error=request.fail_on_error
+            client, list(request.task_ids), timeout=request.wait_timeout, interval=request.wait_sleep, fail_on_error=request.fail_on_error, warn=warn
         )
     elif request.many:
-        outcomes = set_many_task_states(client, list(request.task_ids), request.desired, check_mode=check_mode, now=now)
+        guard = GuardPolicy(request.guard, warn)
+        outcomes = set_many_task_states(client, list(request.task_ids), request.desired, check_mode=check_mode, now=now, guard=guard)
     else:
-        outcomes = [set_task_state(client, request.task_ids[0], request.desired, check_mode=check_mode, now=now)]
+        guard = GuardPolicy(request.guard, warn)
+        outcomes = [set_task_state(client, request.task_ids[0], request.desired, check_mode=check_mode, now=now, guard=guard)]
 
     if not request.many:
         return _single_result(outcomes[0], diff)
@@ -465,7 +486,7 @@ def main() -> None:
         request = build_request(module.params)
         config = ClientConfig.from_options(module.params)
         client = IscClient(config, warn=module.warn)
-        result, failure = run(request, client, check_mode=module.check_mode, diff=module._diff, now=datetime.now(UTC))
+        result, failure = run(request, client, check_mode=module.check_mode, diff=module._diff, now=datetime.now(UTC), warn=module.warn)
     except IscError as err:
         module.fail_json(**err.to_fail_json())
     if failure is not None:

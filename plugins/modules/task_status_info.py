@@ -14,9 +14,10 @@ description:
   - With O(id), returns that one task. An unknown id is not an error; the result is empty and RV(msg) says why.
   - Otherwise lists tasks, optionally narrowed by O(filters), ordered by O(sorters), starting at O(offset) and up to
     O(limit) tasks in total. The module fetches as many pages of 250 as needed; every task is returned once.
-  - With O(pending=true), lists in-progress tasks. On API versions V(beta), V(v2024) and V(v2025) this uses the
-    C(/task-status/pending-tasks) endpoint; on V(v2026) and V(v1) it lists tasks with the C(completionStatus isnull)
-    filter. The result has the same shape either way.
+  - With O(pending=true), lists in-progress tasks. From V(v2025) on (and on the default V(v1)) it lists tasks with
+    the C(completionStatus isnull) filter, with O(filters) sent to ISC. On V(beta) and V(v2024), whose list has
+    completed tasks only, it uses their deprecated C(/task-status/pending-tasks) endpoint and matches O(filters)
+    locally. The result has the same shape either way.
   - With O(count_only=true), returns only how many tasks match, with the cheapest request the API version offers.
   - ISC does not return tasks older than 90 days.
 author:
@@ -81,9 +82,9 @@ options:
   count_only:
     description:
       - Return only RV(count), the number of matching tasks, and no tasks.
-      - For pending tasks without O(filters) on V(beta), V(v2024) and V(v2025) this is one C(HEAD) request; otherwise
-        one C(count=true) request for a single task, except pending tasks with O(filters) on V(beta), V(v2024) and
-        V(v2025), which are listed and counted because that endpoint takes no filters.
+      - One C(count=true) request for a single task. For pending tasks on V(beta) and V(v2024) it is one C(HEAD)
+        request to their pending-tasks endpoint, or with O(filters) a listing counted locally, as that endpoint takes
+        no filters.
     type: bool
     default: false
 extends_documentation_fragment:
