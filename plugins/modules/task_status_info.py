@@ -133,13 +133,16 @@ EXAMPLES = r"""
           sourceId: 2c9180835d2e5168015d32f890ca1581
       register: running
 
-    - name: Report aggregations stuck for more than two hours
+    - name: Report aggregations with no progress for more than two hours
       ansible.builtin.debug:
-        msg: "{{ item.id }} started {{ item.launched }}"
+        msg: "{{ item.id }} last progressed {{ last_progress }}"
       loop: "{{ running.tasks }}"
       loop_control:
         label: "{{ item.id }}"
-      when: (now(utc=true) - (item.launched | default(item.created, true) | to_datetime('%Y-%m-%dT%H:%M:%S.%fZ'))).total_seconds() > 7200
+      vars:
+        # ISC writes UTC times as 2024-05-17T19:33:16.470Z or 2024-05-17 19:33:16.470000+00:00: read the first 19 characters.
+        last_progress: "{{ item.modified | default(item.launched, true) | default(item.created, true) }}"
+      when: (now(utc=true) - (last_progress[:19] | replace(' ', 'T') | to_datetime('%Y-%m-%dT%H:%M:%S'))).total_seconds() > 7200
 
     - name: The last 10 failed tasks, newest first
       sailpoint.isc.task_status_info:

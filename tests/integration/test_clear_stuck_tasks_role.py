@@ -11,6 +11,7 @@ import os
 import stat
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,15 @@ def seed(emulator: Any) -> dict[str, str]:
         "recent_agg_a": tenant.add_task(definition_type="CLOUD_ACCOUNT_AGGREGATION", source_id=SOURCE_A, age_s=20 * 60, completion_status=None),
         "finished_agg_a": tenant.add_task(definition_type="CLOUD_ACCOUNT_AGGREGATION", source_id=SOURCE_A, age_s=4 * DAY, completion_status="SUCCESS"),
         "failed_refresh": tenant.add_task(definition_type="IDENTITY_REFRESH", age_s=5 * DAY, completion_status="ERROR"),
+        # Launched four days ago, progressed a minute ago: a long run, not a stuck one.
+        "progressing_agg_a": tenant.add_task(
+            definition_type="CLOUD_ACCOUNT_AGGREGATION",
+            source_id=SOURCE_A,
+            age_s=4 * DAY,
+            completion_status=None,
+            percentComplete=60,
+            modified=(tenant.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+        ),
     }
     return {name: task["id"] for name, task in tasks.items()}
 
@@ -74,11 +84,11 @@ def test_clears_exactly_the_stuck_tasks_that_match_and_a_second_run_clears_nothi
         assert after[task_id]["completionStatus"] == "TERMINATED"
         assert after[task_id]["completed"] is not None
         assert after[task_id]["description"] == "Cleared by the integration test (CHG-1)"
-    for name in ("stuck_refresh", "recent_agg_a", "finished_agg_a", "failed_refresh"):
+    for name in ("stuck_refresh", "recent_agg_a", "finished_agg_a", "failed_refresh", "progressing_agg_a"):
         assert after[ids[name]] == before[ids[name]], name
     first_report = report(first)
     assert sorted(first_report["cleared"]) == sorted(stuck)
-    assert (first_report["count"], first_report["found"], first_report["pending"], first_report["dry_run"]) == (2, 2, 3, False)
+    assert (first_report["count"], first_report["found"], first_report["pending"], first_report["dry_run"]) == (2, 2, 4, False)
     assert first_report["failed"] == [] and first_report["left_alone"] == []
     assert sorted(stats(first)["cleared"]) == sorted(stuck)
     assert stats(first)["count"] == 2 and stats(first)["dry_run"] is False
@@ -103,7 +113,7 @@ def test_defaults_clear_every_stuck_task_and_leave_recent_and_finished_ones(emul
     stuck = {ids["stuck_agg_a"], ids["stuck_agg_b"], ids["stuck_refresh"]}
     assert set(report(run)["cleared"]) == stuck
     after = truth(emulator)
-    assert {task_id for task_id, task in after.items() if task["completionStatus"] is None} == {ids["recent_agg_a"]}
+    assert {task_id for task_id, task in after.items() if task["completionStatus"] is None} == {ids["recent_agg_a"], ids["progressing_agg_a"]}
     assert all(after[task_id]["completionStatus"] == "ERROR" for task_id in stuck)
     assert all(after[task_id]["description"] == "Cleared by sailpoint.isc.clear_stuck_tasks: pending for more than 6h" for task_id in stuck)
 

@@ -299,11 +299,14 @@ def test_task_finished_meanwhile_is_left_alone(emulator, run_playbook):
             while not any(entry["path"] == read_path for entry in emulator.tenant.request_log()):
                 assert time.monotonic() < deadline and not future.done(), "the module never read the task states"
                 time.sleep(0.02)
+            # As the emulator's own run ends a task (records.py, TaskRecord.advance): status, time, progress and 100%.
             finished = emulator.tenant.patch_task(
                 case["other_id"],
                 [
                     {"op": "replace", "path": "/completionStatus", "value": "SUCCESS"},
                     {"op": "replace", "path": "/completed", "value": "2024-05-17T19:33:16.470Z"},
+                    {"op": "replace", "path": "/progress", "value": "Completed"},
+                    {"op": "replace", "path": "/percentComplete", "value": 100},
                 ],
             )
             assert finished is not None
@@ -349,7 +352,7 @@ def requests_for(emulator: Any, method: str, task_id: str) -> list[int | None]:
 
 
 def test_pending_task_that_progresses_while_being_cleared_is_read_again_and_cleared(emulator, run_adhoc):
-    """The guard of a pending task is its modified time (null is no JSON Patch value in ISC); progress moves it."""
+    """The guards of a pending task are its percentComplete and progress (null is no JSON Patch value in ISC); progress moves them."""
     task_id = emulator.tenant.add_task(completion_status=None)["id"]
     progress = [{"op": "replace", "path": "/progress", "value": "Aggregated 5000 accounts"}, {"op": "replace", "path": "/percentComplete", "value": 60}]
 
