@@ -62,6 +62,8 @@ def connection_cases(plugin: str, **required: Any) -> list[Case]:
         ("access_token", {"access_token": "not-a-real-token", "client_secret": "also-given"}),
         ("validate_certs", {"validate_certs": "maybe"}),
         ("ca_path", {"ca_path": "/nonexistent/ca-bundle.pem"}),
+        # An existing CA bundle and no verification contradict each other.
+        ("ca_path", {"ca_path": str(REPO_ROOT / "LICENSE"), "validate_certs": False}),
         ("timeout", {"timeout": 0}),
         ("timeout", {"timeout": -1}),
         ("timeout", {"timeout": "slow"}),
@@ -112,6 +114,10 @@ STATUS_CASES = [
     Case("task_status", ("id",), {"id": "a/b"}),
     Case("task_status", ("id",), {"id": "../../pending-tasks"}),
     Case("task_status", ("id",), {"id": "a" * 200}),
+    # Not one path segment below task-status: another endpoint's name, or characters that would change the URL.
+    *(Case("task_status", ("id",), {"id": bad}) for bad in ("pending-tasks", "Pending-Tasks", " ", "a?b", "a#b", "a%2Fb", "a..b")),
+    *(Case("task_status", ("ids",), {"ids": [PLACEHOLDER_ID, bad]}) for bad in ("pending-tasks", "a/b", "a?b", "a%20b", "..")),
+    Case("task_status_info", ("id",), {"id": "pending-tasks"}),
     Case("task_status", ("id", "ids"), {"id": PLACEHOLDER_ID, "ids": [PLACEHOLDER_ID]}),
     Case("task_status", ("ids",), {"ids": [PLACEHOLDER_ID, ""]}),
     Case("task_status", ("ids",), {"ids": [PLACEHOLDER_ID, "not a task id"]}),
