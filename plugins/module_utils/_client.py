@@ -45,7 +45,7 @@ try:
     import requests
     import urllib3
     from requests.adapters import HTTPAdapter
-    from urllib3.exceptions import MaxRetryError
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -333,6 +333,9 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> _IscRetry:
+        if isinstance(error, NameResolutionError):
+            # A host name that does not resolve is a typo in base_url far more often than a DNS hiccup: fail at once.
+            raise MaxRetryError(_pool, url, error)
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
         status = response.status if response is not None else None
         wait = self._plan_wait(new_retry, response)
@@ -476,6 +479,12 @@ class IscClient:
                 hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
             ) from None
         except requests.exceptions.ConnectionError as err:
+            if _unresolved(err):
+                host = urlsplit(self.config.base_url).hostname
+                raise IscConnectionError(
+                    f"The host name of base_url, {host}, does not resolve ({method} {path}).",
+                    hint="Check base_url (SAIL_BASE_URL) for a typo: a tenant's API is https://<tenant>.api.identitynow.com.",
+                ) from None
             if _timed_out(err):
                 # A read timeout that used up the retries arrives as a ConnectionError wrapping urllib3's MaxRetryError.
                 raise IscConnectionError(
@@ -574,6 +583,11 @@ class IscClient:
         hint = None
         if status == 401 and self.config.access_token:
             hint = "The access_token was refused; it may have expired. Give client_id and client_secret so tokens can be renewed."
+        elif path == TOKEN_PATH and status in (404, 405):
+            hint = (
+                f"base_url ({self.config.base_url}) does not look like an ISC tenant's API: it has no token endpoint. "
+                "Use the tenant's API URL, https://<tenant>.api.identitynow.com."
+            )
         elif status == 401 and path == TOKEN_PATH:
             hint = "Check client_id and client_secret (SAIL_CLIENT_ID / SAIL_CLIENT_SECRET)."
             url_path = urlsplit(self.config.base_url).path
@@ -750,6 +764,11 @@ class IscClient:
             read_to = start + len(page)
             if remaining is not None:
                 remaining -= len(page) - PAGE_OVERLAP
+
+
+def _unresolved(err: Exception) -> bool:
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, NameResolutionError)
 
 
 def _timed_out(err: Exception) -> bool:

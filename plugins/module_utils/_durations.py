@@ -92,6 +92,19 @@ def task_age(task: Mapping[str, Any], now: datetime | None = None) -> timedelta 
     return (now or datetime.now(UTC)) - started
 
 
+def format_duration(span: timedelta) -> str:
+    """A span as people write it: ``45s``, ``12m``, ``7h12m``, ``3d4h``."""
+    seconds = max(0, int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else f"{seconds}s"
+
+
 def is_older_than(task: Mapping[str, Any], threshold: timedelta, now: datetime | None = None) -> bool:
     """True when the task has shown no progress for at least ``threshold``; a task with no readable time never has."""
     age = task_age(task, now)

@@ -115,11 +115,21 @@ class IscAuthenticationError(IscApiError):
 
 
 class IscForbiddenError(IscApiError):
-    default_hint = (
-        "The credentials lack the rights for this call: reading needs idn:task-management:read or :write; "
-        "updating a task needs a personal access token (user context, not an API client) with "
-        "idn:task-management:write, owned by an admin user level other than HELPDESK."
-    )
+    """403: what the call needs, from the security section of the vendor specs (updateTaskStatus, getTaskStatus...)."""
+
+    def __init__(self, *, method: str, hint: str | None = None, **kwargs: Any) -> None:
+        super().__init__(method=method, hint=hint or (PATCH_RIGHTS if method == "PATCH" else READ_RIGHTS), **kwargs)
+
+
+READ_RIGHTS = (
+    "Reading task status needs the scope idn:task-management:read (or :write, or sp:scopes:all) and a user level "
+    "among ORG_ADMIN, HELPDESK, CERT_ADMIN, REPORT_ADMIN, ROLE_ADMIN, ROLE_SUBADMIN, SOURCE_ADMIN, SOURCE_SUBADMIN."
+)
+PATCH_RIGHTS = (
+    "Updating a task needs a personal access token (a user context; an API client is refused) with the scope "
+    "idn:task-management:write (or sp:scopes:all), of a user level among ORG_ADMIN, CERT_ADMIN, REPORT_ADMIN, "
+    "ROLE_ADMIN, ROLE_SUBADMIN, SOURCE_ADMIN, SOURCE_SUBADMIN (not HELPDESK)."
+)
 
 
 class IscNotFoundError(IscApiError):

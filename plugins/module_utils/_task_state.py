@@ -30,7 +30,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ._durations import parse_timestamp
+from ._durations import format_duration, parse_timestamp, task_age
 from ._errors import (
     IscAuthenticationError,
     IscBadRequestError,
@@ -48,6 +48,7 @@ from ._errors import (
     IscUnconfirmedPatchError,
     IscWaitTimeoutError,
 )
+from ._summary import task_label
 from ._versions import COMPLETION_STATUSES
 
 try:
@@ -87,6 +88,7 @@ RUN_STOPPING_ERRORS = (
     # Neither the PATCH nor the read after it got an answer: ISC is not answering, and nothing more should be sent.
     IscPatchOutcomeUnknownError,
 )
+NOT_ATTEMPTED = "Not attempted after an earlier error that would repeat for this task too (see the first failed task)."
 # A poll that fails with these (after the client's retries) is tried again at the next interval.
 TRANSIENT_POLL_ERRORS = (IscConnectionError, IscServerError, IscRateLimitError, IscResponseError)
 # A PATCH that fails with these may still have been applied; the task is read again to find out.
@@ -172,11 +174,18 @@ def is_finished(task: Mapping[str, Any]) -> bool:
     return task.get("completionStatus") is not None
 
 
-def describe_task(task_id: str, task: Mapping[str, Any] | None = None) -> str:
-    name = None
-    if task:
-        name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName")
-    return f"task {task_id} ({name})" if name else f"task {task_id}"
+def describe_task(task_id: str, task: Mapping[str, Any] | None = None, now: datetime | None = None) -> str:
+    """A task as people know it: ``Cloud Account Aggregation on Workday [source] (id)``, and for a pending one
+    how long it has shown no progress."""
+    task = task or {}
+    name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName") or "task"
+    target = (task.get("target") or {}).get("name")
+    text = f"{name} on {target} ({task_id})" if target else f"{name} ({task_id})"
+    if task and not is_finished(task):
+        idle = task_age(task, now)
+        if idle is not None:
+            text += f", no progress for {format_duration(idle)}"
+    return text
 
 
 def not_found_error(client: Any, task_id: str) -> IscNotFoundError:
@@ -414,6 +423,7 @@ class Outcome:
     def as_result(self) -> dict[str, Any]:
         result: dict[str, Any] = {
             "id": self.id,
+            "name": task_label(self.task, self.id),
             "changed": self.changed,
             "failed": self.failed,
             "msg": self.msg,
@@ -669,7 +679,7 @@ def set_many_task_states(
     stop: IscError | None = None
     for task_id in ordered:
         if stop is not None:
-            outcomes.append(Outcome(task_id, failed=True, msg=f"Not attempted after an earlier error: {stop}", error=stop))
+            outcomes.append(Outcome(task_id, failed=True, msg=NOT_ATTEMPTED, task=current.get(task_id), error=stop))
             continue
         try:
             task = current.get(task_id)

@@ -277,10 +277,12 @@ msg:
   description: What happened, in words.
   returned: always
   type: str
-  sample: task 2c9180835d2e5168015d32f890ca1581 (Cloud Account Aggregation) updated.
+  sample: Cloud Account Aggregation on Active Directory [source] (2c9180835d2e5168015d32f890ca1581) updated.
 tasks:
-  description: With O(ids), the tasks after the run, in the order of O(ids) (tasks that could not be read are missing).
-  returned: with O(ids)
+  description:
+    - With O(ids), the tasks after the run, in the order of O(ids) (tasks that could not be read are missing).
+    - Not returned when a task failed, so that the failure Ansible prints stays short; RV(results) names each task.
+  returned: with O(ids), when no task failed
   type: list
   elements: dict
 results:
@@ -292,6 +294,10 @@ results:
     id:
       description: The task ID.
       type: str
+    name:
+      description: The task as people know it, its task definition and target, such as V(Cloud Account Aggregation on Workday [source]).
+      type: str
+      version_added: 1.1.0
     changed:
       description:
         - Whether the task was changed (or would be, in check mode).
@@ -310,6 +316,7 @@ results:
     task:
       description: The task after the run, or V(null) if it could not be read.
       type: dict
+      returned: when no task failed
     status:
       description: The HTTP status of ISC's error answer.
       type: int
@@ -341,6 +348,7 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, validate_task_id
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._summary import failure_summary
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_state import (
     GUARD_MODES,
     DesiredState,
@@ -471,7 +479,12 @@ def _many_result(outcomes: list[Outcome], diff: bool) -> tuple[dict[str, Any], s
             result["diff"] = diffs
     if not failed:
         return result, None
-    return result, f"{len(failed)} of {len(outcomes)} tasks failed; the first: {failed[0].msg} See results for each task."
+    # A failed task result is printed whole: names and ids, not whole task objects.
+    del result["tasks"]
+    for entry in result["results"]:
+        entry.pop("task", None)
+    summary = failure_summary(((outcome.id, outcome.task, outcome.msg, outcome.error) for outcome in failed), len(outcomes))
+    return result, f"{len(failed)} of {len(outcomes)} tasks failed. {summary} Each task's outcome is in results."
 
 
 def main() -> None:

@@ -22,6 +22,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # 
     IscNotFoundError,
     IscRateLimitError,
     IscServerError,
+    error_for_status,
 )
 
 PAT = ("pat-0001-demo-client", "pat-demo-secret")
@@ -621,3 +622,27 @@ def test_what_a_retry_sleeps_is_what_max_retry_wait_counts(monkeypatch):
     assert len(slept) == 4 and len(resent) == 4
     assert all(wait >= client_module.MIN_RATE_LIMITED_WAIT for wait in slept)
     assert retry.waited == pytest.approx(sum(slept))
+
+
+def test_a_host_name_that_does_not_resolve_fails_at_once_naming_base_url():
+    warnings: list[str] = []
+    client = IscClient(ClientConfig.from_options({"base_url": "https://acme-typo.invalid", "client_id": "a", "client_secret": "b"}), warn=warnings.append)
+    with pytest.raises(IscConnectionError) as caught:
+        client.count_tasks()
+    assert "base_url" in str(caught.value) and "acme-typo.invalid" in str(caught.value) and "does not resolve" in str(caught.value)
+    assert warnings == [], "not retried"
+
+
+def test_a_base_url_without_a_token_endpoint_is_named(emulator):
+    client = make_client(emulator, retries=0)
+    emulator.tenant.inject_fault("status", status=404, count=1, path_contains="/oauth/token")
+    with pytest.raises(IscNotFoundError) as caught:
+        client.count_tasks()
+    assert "does not look like an ISC tenant's API" in str(caught.value) and emulator.url in str(caught.value)
+
+
+@pytest.mark.parametrize(("method", "needs"), [("GET", "idn:task-management:read"), ("PATCH", "idn:task-management:write")])
+def test_403_names_the_scope_and_user_levels_of_the_operation(method, needs):
+    error = error_for_status(403)(method=method, path="/task-status/v1/x", status=403)
+    assert needs in error.hint and "ORG_ADMIN" in error.hint
+    assert ("not HELPDESK" in error.hint) == (method == "PATCH")
