@@ -145,7 +145,7 @@ from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
-from ansible_collections.sailpoint.isc.plugins.module_utils._durations import is_older_than, parse_duration, task_last_progress
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, stalest_first
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES, CONNECTION_OPTIONS, ConnectionOption, options_from_plugin
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
@@ -153,7 +153,6 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TAS
 display = Display()
 BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 
-_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def task_types(values: list[str] | None) -> list[str]:
@@ -190,11 +189,8 @@ def check_limit(limit: int | None) -> None:
 
 def select_tasks(tasks: list[Mapping[str, Any]], older_than: str | None, limit: int | None, now: datetime) -> list[dict[str, Any]]:
     """Keep the tasks waiting at least ``older_than``, oldest first, at most ``limit`` of them."""
-    threshold = parse_duration(older_than) if older_than else None
     check_limit(limit)
-    selected = [dict(task) for task in tasks if threshold is None or is_older_than(task, threshold, now)]
-    selected.sort(key=lambda task: task_last_progress(task) or _NEVER)
-    return selected if limit is None else selected[:limit]
+    return stalest_first(tasks, parse_duration(older_than) if older_than else None, limit, now)
 
 
 LOOKUP_OPTION_NAMES = ("type", "source_id", "older_than", "limit", *CONNECTION_OPTION_NAMES)

@@ -14,7 +14,7 @@ compared as instants.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -77,6 +77,8 @@ def parse_timestamp(value: Any) -> datetime | None:
 
 
 PROGRESS_TIMES = ("modified", "launched", "created")
+# Sorts after every real time: tasks with no readable time come last.
+NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def task_last_progress(task: Mapping[str, Any]) -> datetime | None:
@@ -90,6 +92,13 @@ def task_age(task: Mapping[str, Any], now: datetime | None = None) -> timedelta 
     if started is None:
         return None
     return (now or datetime.now(UTC)) - started
+
+
+def stalest_first(tasks: Iterable[Mapping[str, Any]], threshold: timedelta | None, limit: int | None, now: datetime) -> list[dict[str, Any]]:
+    """The tasks with no progress for at least ``threshold`` (all when None), longest without progress first, at most ``limit``."""
+    selected = [dict(task) for task in tasks if threshold is None or is_older_than(task, threshold, now)]
+    selected.sort(key=lambda task: task_last_progress(task) or NEVER)
+    return selected if limit is None else selected[:limit]
 
 
 def format_duration(span: timedelta) -> str:

@@ -71,6 +71,16 @@ options:
       - List (or, with O(count_only=true), count) tasks that are still in progress.
     type: bool
     default: false
+  older_than:
+    description:
+      - With O(pending=true), only tasks that have shown no progress for at least this long, counted from their last
+        progress (C(modified), else C(launched), else C(created)), as the P(sailpoint.isc.pending_tasks#lookup) lookup
+        does. They are returned longest without progress first.
+      - A number and a unit, C(s), C(m), C(h), C(d) or C(w), such as V(30m), V(6h), V(2d), or combined, V(1d12h).
+      - ISC cannot filter on this, so every pending task matching O(filters) is read; O(limit) and O(count_only) apply
+        to the stale ones.
+    type: str
+    version_added: 1.1.0
   fields:
     description:
       - Return only these TaskStatus fields of each task (C(id) is always kept), to keep the output of large listings
@@ -132,6 +142,14 @@ EXAMPLES = r"""
           type: CLOUD_ACCOUNT_AGGREGATION
           sourceId: 2c9180835d2e5168015d32f890ca1581
       register: running
+
+    - name: Aggregations with no progress for more than two hours, counted as the pending_tasks lookup does
+      sailpoint.isc.task_status_info:
+        pending: true
+        older_than: 2h
+        filters:
+          type: CLOUD_ACCOUNT_AGGREGATION
+      register: stale
 
     - name: Report aggregations with no progress for more than two hours
       ansible.builtin.debug:
@@ -280,11 +298,13 @@ msg:
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, stalest_first
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._filters import canonical_field, normalize_structured_filter
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
@@ -299,6 +319,7 @@ MODULE_OPTIONS: dict[str, dict[str, Any]] = {
     "pending": {"type": "bool", "default": False},
     "count_only": {"type": "bool", "default": False},
     "fields": {"type": "list", "elements": "str"},
+    "older_than": {"type": "str"},
 }
 
 # Every field of ISC's TaskStatus schema (the same in every API version).
@@ -331,6 +352,7 @@ MUTUALLY_EXCLUSIVE: list[list[str]] = [
     ["count_only", "offset"],
     ["count_only", "limit"],
     ["count_only", "fields"],
+    ["id", "older_than"],
 ]
 
 
@@ -346,6 +368,7 @@ class TaskQuery:
     pending: bool = False
     count_only: bool = False
     fields: tuple[str, ...] | None = None
+    older_than: timedelta | None = None
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -406,7 +429,11 @@ def build_query(params: Mapping[str, Any], version: ApiVersion) -> TaskQuery:
         raise IscConfigError("limit", f"{limit} is not a number of tasks to return.", "Give 1 or more, or leave limit out for every task.")
     pending = bool(params.get("pending"))
     fields = params.get("fields")
+    older_than = params.get("older_than")
+    if older_than is not None and not pending:
+        raise IscConfigError("older_than", "it selects pending tasks only.", "Add pending: true, or leave older_than out.")
     return TaskQuery(
+        older_than=parse_duration(older_than) if older_than is not None else None,
         filters=_validated_filters(params.get("filters"), version, pending),
         sorters=params.get("sorters"),
         offset=offset or 0,
@@ -436,7 +463,12 @@ def run(query: TaskQuery, client: IscClient) -> dict[str, Any]:
             }
         return {"changed": False, "tasks": _project([task], query.fields), "count": 1}
 
-    if query.pending:
+    if query.pending and query.older_than is not None:
+        # Staleness is not a server filter: list every pending task that matches, then keep the stale ones.
+        tasks = stalest_first(client.iter_pending_tasks(query.filters), query.older_than, query.limit, datetime.now(UTC))
+        if query.count_only:
+            return {"changed": False, "count": len(tasks)}
+    elif query.pending:
         if query.count_only:
             return {"changed": False, "count": client.count_pending_tasks(query.filters)}
         tasks = list(client.iter_pending_tasks(query.filters, limit=query.limit))
