@@ -11,6 +11,7 @@ from pathlib import Path
 from types import FrameType
 
 from .patching import TEST_OPS_MODES
+from .records import DEFAULT_TIMESTAMP_FORM, TIMESTAMP_FORMS
 from .seed import SEED_NAMES
 from .server import Emulator
 from .tenant import DEFAULT_TOKEN_TTL_S, parse_rate_limit
@@ -44,6 +45,13 @@ def _parser() -> argparse.ArgumentParser:
         default="honour",
         help="how PATCH treats JSON Patch test operations: honour (default), reject (400), ignore, fail-timestamps",
     )
+    parser.add_argument(
+        "--timestamp-form",
+        choices=TIMESTAMP_FORMS,
+        default=DEFAULT_TIMESTAMP_FORM,
+        help="how answers write timestamps: z-millis (default, 2024-05-17T19:33:16.470Z), "
+        "offset-micros (2024-05-17 19:33:16.470000+00:00), z-seconds (2024-05-17T19:33:16Z)",
+    )
     return parser
 
 
@@ -69,6 +77,7 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         require_experimental_header=args.require_experimental_header,
         test_ops=args.test_ops,
+        timestamp_form=args.timestamp_form,
     ).start()
     stop_requested = threading.Event()
 

@@ -6,12 +6,11 @@ from typing import Any
 
 import jsonpatch
 
-from .records import format_timestamp, parse_timestamp
+from .records import DEFAULT_TIMESTAMP_FORM, TIMESTAMP_FIELDS, format_timestamp, parse_timestamp, served_status
 from .versions import COMPLETION_STATUSES
 
 # Fields a PATCH may change; any other path (id, type, created, launcher, ...) is refused with 400.
 PATCHABLE_FIELDS = frozenset({"completionStatus", "completed", "description", "progress", "percentComplete"})
-TIMESTAMP_FIELDS = frozenset({"created", "modified", "launched", "completed"})
 # Nothing the vendor documents says task-status PATCH honours `test`, so a test can pick how the tenant treats them:
 # honour them (RFC 6902), refuse any patch with one, drop them and apply the rest, or fail every test of a
 # timestamp field (a tenant comparing its own timestamp form with the client's).
@@ -35,15 +34,23 @@ def normalise_completion_status(value: Any) -> str:
     return value.upper()
 
 
-def patched_status(status: dict[str, Any], operations: list[dict[str, Any]], test_ops: str) -> dict[str, Any]:
-    """The status after `operations` (from checked_operations), as a copy; raises PatchError for a refused patch."""
+def patched_status(status: dict[str, Any], operations: list[dict[str, Any]], test_ops: str, timestamp_form: str = DEFAULT_TIMESTAMP_FORM) -> dict[str, Any]:
+    """The status after `operations` (from checked_operations), as a copy; raises PatchError for a refused patch.
+
+    The patch applies to the status as the tenant serves it (timestamps in `timestamp_form`), so a `test` of a
+    timestamp compares the value the client read; timestamps the patch left alone keep their stored text.
+    """
     operations = _screen_test_ops(operations, test_ops)
+    served = served_status(status, timestamp_form)
     try:
-        patched = jsonpatch.apply_patch(status, operations, in_place=False)
+        patched = jsonpatch.apply_patch(served, operations, in_place=False)
     except jsonpatch.JsonPatchTestFailed as exc:
         raise PatchError(f"{TEST_FAILED}: {exc}") from exc
     except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
         raise PatchError(f"the patch cannot be applied: {exc}") from exc
+    for name in TIMESTAMP_FIELDS:
+        if name in status and name in patched and patched[name] == served[name]:
+            patched[name] = status[name]
     _check_patched_status(patched)
     return patched
 

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .api import Reply, Request, apply_fault, error_reply, handle_api, is_deprecated_endpoint, json_reply, templated_path
 from .control import CONTROL_PREFIX, handle_control
+from .records import DEFAULT_TIMESTAMP_FORM
 from .tenant import DEFAULT_RATE_LIMIT, DEFAULT_TOKEN_TTL_S, RateLimit, Tenant
 from .versions import version_for_path
 
@@ -169,6 +170,7 @@ class Emulator:
         latency_ms: float = 0.0,
         require_experimental_header: bool = False,
         test_ops: str = "honour",
+        timestamp_form: str = DEFAULT_TIMESTAMP_FORM,
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("TLS needs both tls_cert and tls_key")
@@ -184,6 +186,7 @@ class Emulator:
             latency_ms=latency_ms,
             require_experimental_header=require_experimental_header,
             test_ops=test_ops,
+            timestamp_form=timestamp_form,
         )
         self._server: _Server | None = None
         self._port: int | None = None

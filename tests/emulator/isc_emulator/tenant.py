@@ -19,7 +19,7 @@ from typing import Any
 
 from . import filters
 from .patching import checked_operations, normalise_completion_status, parse_test_ops, patched_status
-from .records import Run, Source, TaskRecord, format_timestamp, make_task, parse_timestamp, task_message
+from .records import DEFAULT_TIMESTAMP_FORM, Run, Source, TaskRecord, format_timestamp, make_task, parse_timestamp, parse_timestamp_form, task_message
 from .seed import DEFAULT_GENERATED_TYPES, DEMO_SOURCES, SEED_NAMES, demo_tasks, generate_tasks
 from .versions import TASK_DEFINITION_TYPES, ApiVersion
 
@@ -53,6 +53,7 @@ class Config:
     token_ttl_s: float = DEFAULT_TOKEN_TTL_S
     require_experimental_header: bool = False
     test_ops: str = "honour"  # one of patching.TEST_OPS_MODES
+    timestamp_form: str = DEFAULT_TIMESTAMP_FORM  # one of records.TIMESTAMP_FORMS
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -61,6 +62,7 @@ class Config:
             "token_ttl_s": self.token_ttl_s,
             "require_experimental_header": self.require_experimental_header,
             "test_ops": self.test_ops,
+            "timestamp_form": self.timestamp_form,
         }
 
 
@@ -140,6 +142,7 @@ class Tenant:
         latency_ms: float = 0.0,
         require_experimental_header: bool = False,
         test_ops: str = "honour",
+        timestamp_form: str = DEFAULT_TIMESTAMP_FORM,
     ) -> None:
         self._lock = threading.RLock()
         self._startup_config = Config(
@@ -148,6 +151,7 @@ class Tenant:
             token_ttl_s=float(token_ttl_s),
             require_experimental_header=require_experimental_header,
             test_ops=parse_test_ops(test_ops),
+            timestamp_form=parse_timestamp_form(timestamp_form),
         )
         self._config = replace(self._startup_config)
         self._clock_offset = timedelta(0)
@@ -179,7 +183,8 @@ class Tenant:
             return replace(self._config)
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change latency_ms, rate_limit (dict, count, "off" or None), token_ttl_s, require_experimental_header, test_ops."""
+        """Change latency_ms, rate_limit (dict, count, "off" or None), token_ttl_s, require_experimental_header, test_ops,
+        timestamp_form (how answers write timestamps; cached record JSON is per form, so the switch is immediate)."""
         with self._lock:
             config = replace(self._config)
             for name, value in settings.items():
@@ -194,6 +199,8 @@ class Tenant:
                     config.require_experimental_header = bool(value)
                 elif name == "test_ops":
                     config.test_ops = parse_test_ops(value)
+                elif name == "timestamp_form":
+                    config.timestamp_form = parse_timestamp_form(value)
                 else:
                     raise ValueError(f"unknown setting {name!r}; settings: {', '.join(Config().as_dict())}")
             self._config = config
@@ -510,7 +517,7 @@ class Tenant:
             record = self._records_by_id.get(task_id)
             if record is None or not self._is_retained(record, self.now()):
                 return None
-            return record.to_json()
+            return record.to_json(self._config.timestamp_form)
 
     def list_tasks(
         self,
@@ -538,7 +545,7 @@ class Tenant:
             total = len(candidates)
             ordered = candidates[::-1] if descending else candidates
             page = ordered[offset : offset + limit]
-            return [record.to_json() for record in page], total
+            return [record.to_json(self._config.timestamp_form) for record in page], total
 
     def patch_task(self, task_id: str, operations: Any) -> bytes | None:
         """Apply a JSON Patch to a task; None when the task does not exist. Raises PatchError."""
@@ -548,7 +555,7 @@ class Tenant:
             record = self._records_by_id.get(task_id)
             if record is None or not self._is_retained(record, self.now()):
                 return None
-            patched = patched_status(record.status, operations, self._config.test_ops)
+            patched = patched_status(record.status, operations, self._config.test_ops, self._config.timestamp_form)
             if patched != record.status:
                 patched["modified"] = format_timestamp(self.now())
             record.status = patched
@@ -557,7 +564,7 @@ class Tenant:
                 record.run = None
                 self._running.discard(record)
             record.invalidate()
-            return record.to_json()
+            return record.to_json(self._config.timestamp_form)
 
 
 def _normalise_definition_type(name: str) -> str:
