@@ -122,6 +122,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "path": request.path,
                 "template": templated_path(request.path),
                 "query": {name: ("***" if name in _SECRET_PARAMETERS else values[-1]) for name, values in request.query.items()},
+                # What a PATCH carried, so tests can check its operations (token requests, which hold secrets, are left out).
+                "body": request.body.decode("utf-8", "replace") if request.method == "PATCH" else None,
                 "status": None if reply.drop_connection else reply.status,
                 "client_id": reply.client_id,
                 "api_version": version.name if version else ("oauth" if request.path == "/oauth/token" else None),
