@@ -11,10 +11,12 @@ then send that patch, by default guarded by ``test`` operations on the state it 
 Statuses compare case-insensitively and timestamps as instants, so a second run finds nothing to change and
 sends no PATCH.
 
-Guards test only values the tenant served in the read just made, and only fields whose JSON value does not
+Guards test only values the tenant served in the read just made, preferring fields whose JSON value does not
 depend on serialisation (``completionStatus``, ``percentComplete``, ``progress``): ISC's specs show timestamps in
-two forms, and a ``test`` compares JSON values exactly. Nothing documents that task-status honours ``test`` at all,
-so ``GuardPolicy`` decides what happens when a tenant refuses them. A PATCH whose answer is lost is settled by
+two forms, and a ``test`` compares JSON values exactly. A pending task is also guarded by ``modified``, as served:
+its status fields are null, which no JSON Patch value may be, and a task finished by a PATCH (another job clearing
+it) may show no other change. Nothing documents that task-status honours ``test`` at all, so ``GuardPolicy``
+decides what happens when a tenant refuses them. A PATCH whose answer is lost is settled by
 reading the task again.
 """
 
@@ -314,8 +316,12 @@ class Plan:
         return bool(self.operations) and self.left_alone is None
 
     def guards(self) -> list[dict[str, Any]]:
-        """``test`` operations on the state the plan was computed from: GUARD_FIELDS with a value JSON holds in one form."""
-        return [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARD_FIELDS if _testable(self.before.get(name))]
+        """``test`` operations on the state the plan was computed from: GUARD_FIELDS with a value, and for a pending task
+        its ``modified`` time exactly as served (what moves when someone else finishes it)."""
+        names = [name for name in GUARD_FIELDS if _testable(self.before.get(name))]
+        if not is_finished(self.before) and isinstance(self.before.get("modified"), str) and self.before["modified"]:
+            names.append("modified")
+        return [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in names]
 
     def operations_to_send(self, guarded: bool) -> list[dict[str, Any]]:
         """Guarded: the guards, the raw patch's own ``test`` operations, then ``operations``; else ``operations`` only."""

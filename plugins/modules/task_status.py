@@ -22,10 +22,11 @@ description:
     from, so where the tenant honours them, a task that finishes by itself between the read and the write is not
     overwritten; it is then reported as left alone too. A pending task that only progressed meanwhile is read again
     and the PATCH sent once more. No task gets more than two PATCHes.
-  - The guards test only values ISC served in the read just made, and only fields whose JSON value has one form
-    (C(completionStatus) when set, C(percentComplete), and C(progress) when set). Timestamps are not tested, as
-    ISC's specs show them in two forms and a C(test) compares JSON values exactly. V(null) cannot be tested, as ISC's
-    JSON Patch values cannot be null.
+  - The guards test only values ISC served in the read just made, preferring fields whose JSON value has one form
+    (C(completionStatus) when set, C(percentComplete), and C(progress) when set), as ISC's specs show timestamps in
+    two forms and a C(test) compares JSON values exactly. A pending task is also guarded by its C(modified) time,
+    sent exactly as ISC served it, as its status fields are V(null), which ISC's JSON Patch values cannot be, and a
+    task another job finished may show no other change. A tenant that refuses such a test is handled by O(guard).
   - When the answer to a PATCH is lost (a timeout, a dropped connection, HTTP 5xx), ISC may or may not have applied
     it, and it is not sent again. Instead the task is read again; if it shows the change, the task is reported as
     changed; otherwise the module fails and says so.

@@ -64,9 +64,9 @@ def test_default_guard_clears_every_pending_task_with_at_most_two_patches(emulat
     assert set(patches) == set(pending)
     assert all(len(entries) <= 2 for entries in patches.values())
     warned = [warning for result in run.results() for warning in result.get("warnings", []) if "guard" in warning]
-    if test_ops == "reject":
-        # Each of the three runs (one id, the list, the role's one module run) tries one guarded PATCH, is refused,
-        # sends it again without tests, warns once, and sends the rest unguarded.
+    if test_ops in ("reject", "fail-timestamps"):
+        # Each of the three runs (one id, the list, the role's one module run) tries one guarded PATCH, is refused
+        # (every test, or the one on modified), sends it again without tests, warns once, and sends the rest unguarded.
         for first in (single_id, many_ids[0], by_role[0]):
             assert [(entry["status"], carries_tests(entry)) for entry in patches[first]] == [(400, True), (200, False)]
         for rest in (*many_ids[1:], *by_role[1:]):
@@ -74,12 +74,12 @@ def test_default_guard_clears_every_pending_task_with_at_most_two_patches(emulat
         assert len(warned) == 3
         assert all("guard: never" in warning and "guard: always" in warning for warning in warned)
     else:
-        # The guards test no timestamp, so a tenant that fails every test on one still accepts them.
         assert all([(entry["status"], carries_tests(entry)) for entry in entries] == [(200, True)] for entries in patches.values())
         assert warned == []
         bodies = [json.loads(entry["body"]) for entries in patches.values() for entry in entries]
         tested = {operation["path"] for body in bodies for operation in body if operation["op"] == "test"}
-        assert tested == {"/percentComplete", "/progress"}
+        # A pending task: its progress, and modified as served (status fields are null, which no test may hold).
+        assert tested == {"/percentComplete", "/progress", "/modified"}
 
 
 @pytest.mark.parametrize("test_ops", TEST_OP_MODES)
@@ -131,7 +131,7 @@ def test_task_that_finished_right_after_the_read(emulator, run_playbook, test_op
         # A tenant that skips test operations cannot be kept from overwriting it: docs/assumptions.md says so.
         assert other_entry["changed"] and truth(emulator, other_id)["completionStatus"] == "ERROR"
         assert [(entry["status"], carries_tests(entry)) for entry in other_patches] == [(200, True)]
-    elif test_ops == "reject":
+    elif test_ops in ("reject", "fail-timestamps"):
         # The first task's refusal already turned this run's guards off (guard: auto), so nothing protects the second.
         assert other_entry["changed"] and truth(emulator, other_id)["completionStatus"] == "ERROR"
         assert [(entry["status"], carries_tests(entry)) for entry in other_patches] == [(200, False)]

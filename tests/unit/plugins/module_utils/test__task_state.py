@@ -123,11 +123,12 @@ def test_clearing_pending_task_defaults_to_error_and_now():
         {"op": "replace", "path": "/completionStatus", "value": "ERROR"},
         {"op": "replace", "path": "/completed", "value": NOW_TEXT},
     ]
-    # Null status fields cannot be tested (ISC's JsonPatchOperation.value cannot be null), nor are timestamps:
-    # a pending task is guarded by its percentComplete and progress, as served.
+    # Null status fields cannot be tested (ISC's JsonPatchOperation.value cannot be null): a pending task is guarded by
+    # its percentComplete and progress, and by modified as served (what moves when another job finishes it).
     assert plan.operations_to_send(True) == [
         {"op": "test", "path": "/percentComplete", "value": 10},
         {"op": "test", "path": "/progress", "value": "Started"},
+        {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"},
         *plan.operations,
     ]
     assert plan.operations_to_send(False) == plan.operations
@@ -186,7 +187,7 @@ def no_null_values(operations: list[dict[str, Any]]) -> bool:
 @pytest.mark.parametrize(
     ("status", "completed", "expected_guards"),
     [
-        (None, None, [("/percentComplete", 10), ("/progress", "Started")]),
+        (None, None, [("/percentComplete", 10), ("/progress", "Started"), ("/modified", "2024-05-17T18:00:00.000Z")]),
         ("SUCCESS", None, [("/completionStatus", "SUCCESS"), ("/percentComplete", 10), ("/progress", "Started")]),
         ("SUCCESS", NOW_TEXT, [("/completionStatus", "SUCCESS"), ("/percentComplete", 10), ("/progress", "Started")]),
     ],
@@ -201,21 +202,27 @@ def test_guards_never_send_a_null_value(status, completed, expected_guards):
 
 
 def test_pending_task_without_testable_values_goes_unguarded_rather_than_tested_against_null():
-    plan = ts.plan_change(make_task(percentComplete=None, progress=None), desired(), NOW)
+    plan = ts.plan_change(make_task(percentComplete=None, progress=None, modified=None), desired(), NOW)
 
     assert plan.guards() == []
     assert plan.operations_to_send(True) == plan.operations
     assert no_null_values(plan.operations_to_send(True))
 
 
-def test_guards_never_test_a_timestamp():
+def test_a_finished_task_is_guarded_without_timestamps():
     plan = ts.plan_change(make_task(status="SUCCESS", completed=NOW_TEXT), desired(completion_status="ERROR", force=True), NOW)
     assert plan.guards()
     assert not [guard for guard in plan.guards() if guard["path"] in ("/created", "/modified", "/launched", "/completed")]
 
 
+def test_a_pending_task_s_modified_guard_is_sent_exactly_as_served():
+    served = "2024-05-17 18:00:00.000000+00:00"
+    plan = ts.plan_change(make_task(modified=served), desired(), NOW)
+    assert {"op": "test", "path": "/modified", "value": served} in plan.guards()
+
+
 def test_queued_task_without_progress_text_is_guarded_by_its_percent_complete():
-    plan = ts.plan_change(make_task(modified=None, launched=None, percentComplete=0, progress=None), desired(), NOW)
+    plan = ts.plan_change(make_task(modified=None, launched=None, percentComplete=0, progress=None), desired(), NOW)  # queued
 
     assert plan.guards() == [{"op": "test", "path": "/percentComplete", "value": 0}]
     assert no_null_values(plan.operations_to_send(True))
@@ -242,6 +249,7 @@ def test_raw_patch_test_operations_are_sent_ahead_of_the_changes():
     assert plan.operations_to_send(True) == [
         {"op": "test", "path": "/percentComplete", "value": 10},
         {"op": "test", "path": "/progress", "value": "Started"},
+        {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"},
         {"op": "test", "path": "/progress", "value": "Started"},
         {"op": "replace", "path": "/description", "value": "Cleared"},
     ]
