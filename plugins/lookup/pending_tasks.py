@@ -11,8 +11,9 @@ author:
   - sailpoint.isc community contributors (@sailpoint-isc-community)
 description:
   - Returns the ISC tasks that have not completed yet (no C(completionStatus)), as TaskStatus objects.
-  - On API versions V(beta), V(v2024) and V(v2025) the pending-tasks endpoint is read; on V(v2026) and
-    V(v1), which lack it, the task list is filtered with C(completionStatus isnull). The result is the same.
+  - From API version V(v2025) on (and on the default V(v1)) the task list is filtered with C(completionStatus isnull),
+    O(type) and O(source_id) on the server. On V(beta) and V(v2024), whose list has completed tasks only, their
+    deprecated pending-tasks endpoint is read and O(type) and O(source_id) are matched locally. The result is the same.
   - Narrow the result by task definition (O(type)), by source (O(source_id)) and by age (O(older_than)).
   - Connection settings come from the E(SAIL_BASE_URL), E(SAIL_CLIENT_ID), E(SAIL_CLIENT_SECRET) (and
     other E(SAIL_*)) environment variables, or from C(sail_*) variables, or from keyword arguments, so
@@ -42,23 +43,25 @@ options:
     default: []
   older_than:
     description:
-      - Only tasks that have been waiting at least this long, counted from C(launched), or from C(created) for
-        a task never launched. Times are compared as UTC instants.
+      - Only tasks that have shown no progress for at least this long, counted from their last progress
+        (C(modified), else C(launched), else C(created)). A long run that progressed a minute ago is not returned,
+        however long ago it was launched. Times are compared as UTC instants, whatever form ISC writes them in.
       - A number followed by a unit, C(s) seconds, C(m) minutes, C(h) hours, C(d) days, C(w) weeks, such as
         V(30m), V(6h), V(2d), V(1w); units may be combined, as in V(1d12h).
       - Not set means every pending task, whatever its age.
     type: str
   limit:
     description:
-      - Return at most this many tasks (the oldest first). Not set means all.
+      - Return at most this many tasks (the longest without progress first). Not set means all.
     type: int
 extends_documentation_fragment:
   - sailpoint.isc.connection.PLUGINS
 requirements:
   - requests
 notes:
-  - Tasks are returned oldest first (by C(launched), else C(created)).
-  - Use C(query()) or C(wantlist=true) to always get a list; C(lookup()) alone turns a single task into a dict.
+  - Tasks are returned longest without progress first (by C(modified), else C(launched), else C(created)).
+  - Use the C(query) function, or C(lookup) with C(wantlist=true), to always get a list; C(lookup) alone turns a
+    single task into a dict.
 seealso:
   - module: sailpoint.isc.task_status_info
   - module: sailpoint.isc.task_status
@@ -136,13 +139,13 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleLookupError
 from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
-from ansible_collections.sailpoint.isc.plugins.module_utils._durations import is_older_than, parse_duration, task_started_at
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, stalest_first
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES, CONNECTION_OPTIONS, ConnectionOption, options_from_plugin
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
@@ -150,7 +153,6 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TAS
 display = Display()
 BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 
-_NEVER = datetime.max.replace(tzinfo=UTC)
 
 
 def task_types(values: list[str] | None) -> list[str]:
@@ -187,11 +189,8 @@ def check_limit(limit: int | None) -> None:
 
 def select_tasks(tasks: list[Mapping[str, Any]], older_than: str | None, limit: int | None, now: datetime) -> list[dict[str, Any]]:
     """Keep the tasks waiting at least ``older_than``, oldest first, at most ``limit`` of them."""
-    threshold = parse_duration(older_than) if older_than else None
     check_limit(limit)
-    selected = [dict(task) for task in tasks if threshold is None or is_older_than(task, threshold, now)]
-    selected.sort(key=lambda task: task_started_at(task) or _NEVER)
-    return selected if limit is None else selected[:limit]
+    return stalest_first(tasks, parse_duration(older_than) if older_than else None, limit, now)
 
 
 LOOKUP_OPTION_NAMES = ("type", "source_id", "older_than", "limit", *CONNECTION_OPTION_NAMES)
@@ -230,7 +229,7 @@ class LookupModule(LookupBase):
         try:
             return self._pending_tasks(terms, variables, kwargs)
         except IscError as err:
-            raise AnsibleError(str(err)) from err
+            raise AnsibleLookupError(str(err)) from err
 
     def _pending_tasks(self, terms: list[Any], variables: dict[str, Any] | None, kwargs: dict[str, Any]) -> list[dict[str, Any]]:
         unknown = sorted(set(kwargs) - set(LOOKUP_OPTION_NAMES))

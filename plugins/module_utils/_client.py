@@ -39,13 +39,13 @@ from ._errors import (
 )
 from ._filters import build_filter, matches, normalize_structured_filter, validate_sorters
 from ._options import API_VERSION_CHOICES, both_from_environment, env_name, prefer_explicit
-from ._versions import API_VERSIONS, ApiVersion
+from ._versions import API_VERSIONS, DEFAULT_API_VERSION, ApiVersion
 
 try:
     import requests
     import urllib3
     from requests.adapters import HTTPAdapter
-    from urllib3.exceptions import MaxRetryError
+    from urllib3.exceptions import MaxRetryError, NameResolutionError
     from urllib3.util.retry import Retry
 except ImportError:
     HAS_REQUESTS = False
@@ -64,10 +64,11 @@ PAGE_CONCURRENCY = 4
 RATE_WINDOW_SECONDS = 10.0
 IDEMPOTENT_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 TOKEN_PATH = "/oauth/token"
+# Segments below /task-status that name other endpoints, not tasks.
+RESERVED_PATH_SEGMENTS = frozenset({"pending-tasks"})
 TASK_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.:-]{0,127}$")
 TENANT_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9-]{0,62}$")
 VERSION_PATH_PATTERN = re.compile(r"/(beta|v3|v20\d\d|task-status|oauth)(/|$)")
-TASK_PATH_PATTERN = re.compile(r"^(.*/task-status(?:/v1)?)/(?!v1$|pending-tasks$)[^/]+$")
 # A 429 is retried after at least this long even when Retry-After says 0 (or is missing), and at most this
 # many times, so a gateway that rounds its reset time down cannot turn retrying into a tight loop.
 MIN_RATE_LIMITED_WAIT = 1.0
@@ -88,7 +89,7 @@ def _is_loopback(host: str) -> bool:
 @dataclass(frozen=True)
 class ClientConfig:
     base_url: str
-    api_version: str = "beta"
+    api_version: str = DEFAULT_API_VERSION
     client_id: str | None = None
     client_secret: str | None = None
     access_token: str | None = None
@@ -128,7 +129,7 @@ class ClientConfig:
             raise IscConfigError("base_url", "no ISC tenant given.", "Set base_url (or the SAIL_BASE_URL environment variable), or tenant.")
         base_url = _validate_base_url(base_url)
 
-        api_version = options.get("api_version") or "beta"
+        api_version = options.get("api_version") or DEFAULT_API_VERSION
         if api_version not in API_VERSIONS:
             raise IscConfigError("api_version", f"'{api_version}' is not a supported API version.", f"Use one of: {', '.join(API_VERSION_CHOICES)}.")
 
@@ -155,6 +156,12 @@ class ClientConfig:
         ca_path = options.get("ca_path") or None
         if ca_path and not os.path.exists(ca_path):
             raise IscConfigError("ca_path", f"'{ca_path}' does not exist.", "Give a PEM CA bundle or a directory of CA certificates on the task's host.")
+        if ca_path and validate_certs is False:
+            raise IscConfigError(
+                "ca_path",
+                "ca_path and validate_certs: false contradict each other.",
+                "Keep ca_path to verify the tenant against that CA, or drop it to skip verification.",
+            )
         return cls(
             base_url=base_url,
             api_version=api_version,
@@ -223,9 +230,13 @@ def _validate_base_url(base_url: str) -> str:
 
 
 def validate_task_id(task_id: Any, option: str = "id") -> str:
-    if not isinstance(task_id, str) or not TASK_ID_PATTERN.match(task_id):
+    """An id usable as one path segment below task-status: not a name ISC gives another endpoint there."""
+    if not isinstance(task_id, str) or not TASK_ID_PATTERN.match(task_id) or ".." in task_id or task_id.lower() in RESERVED_PATH_SEGMENTS:
         raise IscConfigError(
-            option, f"{task_id!r} is not a task id.", "Task ids are letters, digits, '-', '_', '.' or ':' (for example 2c9180835d2e5168015d32f890ca1581)."
+            option,
+            f"{task_id!r} is not a task id.",
+            "Task ids are letters, digits, '-', '_', '.' or ':' (for example 2c9180835d2e5168015d32f890ca1581); to list pending tasks use "
+            "sailpoint.isc.task_status_info with pending: true.",
         )
     return task_id
 
@@ -322,6 +333,9 @@ class _IscRetry(Retry):  # type: ignore[misc,valid-type]
         _pool: Any = None,
         _stacktrace: Any = None,
     ) -> _IscRetry:
+        if isinstance(error, NameResolutionError):
+            # A host name that does not resolve is a typo in base_url far more often than a DNS hiccup: fail at once.
+            raise MaxRetryError(_pool, url, error)
         new_retry = super().increment(method, url, response, error, _pool, _stacktrace)
         status = response.status if response is not None else None
         wait = self._plan_wait(new_retry, response)
@@ -383,6 +397,7 @@ class IscClient:
         self._attempt = threading.local()
         self.stats = {"requests": 0, "retries": 0, "token_requests": 0, "rate_limit_wait_s": 0.0}
         self._verify: bool | str = config.ca_path or config.validate_certs
+        self._deprecation_warned = False
         self._session = self._build_session()
 
     # -- transport -------------------------------------------------------------------------------------------
@@ -397,7 +412,8 @@ class IscClient:
                 "redirect": False,
                 "other": 0,
                 "allowed_methods": allowed_methods,
-                "status_forcelist": frozenset({502, 503, 504}),
+                # 500 too: only idempotent requests get here, and a PATCH is never re-sent after a 5xx.
+                "status_forcelist": frozenset({500, 502, 503, 504}),
                 "backoff_factor": 0.5,
                 "backoff_max": 30,
                 "backoff_jitter": 0.25,
@@ -463,6 +479,12 @@ class IscClient:
                 hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
             ) from None
         except requests.exceptions.ConnectionError as err:
+            if _unresolved(err):
+                host = urlsplit(self.config.base_url).hostname
+                raise IscConnectionError(
+                    f"The host name of base_url, {host}, does not resolve ({method} {path}).",
+                    hint="Check base_url (SAIL_BASE_URL) for a typo: a tenant's API is https://<tenant>.api.identitynow.com.",
+                ) from None
             if _timed_out(err):
                 # A read timeout that used up the retries arrives as a ConnectionError wrapping urllib3's MaxRetryError.
                 raise IscConnectionError(
@@ -533,15 +555,25 @@ class IscClient:
                 relogged = True
                 continue
             if 200 <= response.status_code < 300:
+                self._note_deprecation(method, path, response)
                 return response
             raise self._api_error(method, path, response)
 
+    def _note_deprecation(self, method: str, path: str, response: requests.Response) -> None:
+        """One warning per client (one module run or lookup call) for an answer ISC marks deprecated."""
+        if self._deprecation_warned or response.headers.get("X-Deprecated", "").strip().lower() != "true":
+            return
+        self._deprecation_warned = True
+        self._warn(
+            f"ISC marks {method} {path} as deprecated (X-Deprecated: true) on api_version {self.config.api_version}. "
+            f"Set api_version: {DEFAULT_API_VERSION}, which lists pending tasks without it."
+        )
+
     def _api_error(self, method: str, path: str, response: requests.Response) -> IscError:
-        template_path = TASK_PATH_PATTERN.sub(r"\1/{id}", path)
         status = response.status_code
         if 300 <= status < 400:
             return IscResponseError(
-                f"ISC API {method} {template_path} was redirected (HTTP {status}) to {response.headers.get('Location')!s}; redirects are not followed.",
+                f"ISC API {method} {path} was redirected (HTTP {status}) to {response.headers.get('Location')!s}; redirects are not followed.",
                 hint="Check base_url: use the tenant's https:// API URL.",
             )
         retries = getattr(response.raw, "retries", None)
@@ -551,6 +583,11 @@ class IscClient:
         hint = None
         if status == 401 and self.config.access_token:
             hint = "The access_token was refused; it may have expired. Give client_id and client_secret so tokens can be renewed."
+        elif path == TOKEN_PATH and status in (404, 405):
+            hint = (
+                f"base_url ({self.config.base_url}) does not look like an ISC tenant's API: it has no token endpoint. "
+                "Use the tenant's API URL, https://<tenant>.api.identitynow.com."
+            )
         elif status == 401 and path == TOKEN_PATH:
             hint = "Check client_id and client_secret (SAIL_CLIENT_ID / SAIL_CLIENT_SECRET)."
             url_path = urlsplit(self.config.base_url).path
@@ -563,7 +600,7 @@ class IscClient:
             )
         return error_class(
             method=method,
-            path=template_path,
+            path=path,
             status=status,
             detail_code=detail_code,
             tracking_id=tracking_id,
@@ -594,14 +631,14 @@ class IscClient:
             if err.status == 404:
                 return None
             raise
-        return self._json(response, "GET", self.version.task_path("{id}"))
+        return self._json(response, "GET", path)
 
     def patch_task(self, task_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
         path = self.version.task_path(validate_task_id(task_id))
         response = self.request("PATCH", path, json_body=operations, content_type="application/json-patch+json")
-        body = self._json(response, "PATCH", self.version.task_path("{id}"))
+        body = self._json(response, "PATCH", path)
         if not isinstance(body, dict) or "id" not in body:
-            raise IscResponseError(f"ISC API PATCH {self.version.task_path('{id}')} did not answer with the updated task.")
+            raise IscResponseError(f"ISC API PATCH {path} did not answer with the updated task.")
         return body
 
     def _filter_param(self, filters: Mapping[str, Any] | str | None, extra: Mapping[str, Any] | None = None) -> str | None:
@@ -633,10 +670,11 @@ class IscClient:
         return self._total(self.request("GET", self.version.list_path, params=params), self.version.list_path)
 
     def iter_pending_tasks(self, filters: Mapping[str, Any] | None = None, limit: int | None = None) -> Iterator[dict[str, Any]]:
-        """In-progress tasks, through pending-tasks where the version has it, else the ``completionStatus isnull`` list."""
+        """In-progress tasks: the list filtered on ``completionStatus isnull`` with the other filters sent to ISC, or on
+        beta and v2024, whose list has finished tasks only, the deprecated pending-tasks endpoint (no filters there)."""
         if isinstance(filters, str):
             raise IscConfigError("filters", "a raw filter string cannot be combined with pending.", "Give filters in the structured form (a dictionary).")
-        if not self.version.has_pending_endpoint:
+        if self.version.list_includes_in_progress:
             params = {"filters": self._filter_param(filters, {"completionStatus": None}), "sorters": "created"}
             return self._paged(self.version.list_path, params, 0, limit)
         normalized = normalize_structured_filter(filters or {}, self.version)
@@ -646,11 +684,11 @@ class IscClient:
         return _take((task for task in tasks if matches(task, normalized)), limit)
 
     def count_pending_tasks(self, filters: Mapping[str, Any] | None = None) -> int:
-        if not filters and self.version.has_pending_endpoint:
+        if self.version.list_includes_in_progress:
+            return self.count_tasks(self._filter_param(filters, {"completionStatus": None}))
+        if not filters:
             response = self.request("HEAD", self.version.pending_path, params={"count": "true"})
             return 0 if response.status_code == 204 else self._total(response, self.version.pending_path)
-        if not self.version.has_pending_endpoint:
-            return self.count_tasks(self._filter_param(filters, {"completionStatus": None}))
         return sum(1 for _task in self.iter_pending_tasks(filters))
 
     # -- paging ------------------------------------------------------------------------------------------------
@@ -726,6 +764,11 @@ class IscClient:
             read_to = start + len(page)
             if remaining is not None:
                 remaining -= len(page) - PAGE_OVERLAP
+
+
+def _unresolved(err: Exception) -> bool:
+    reason = getattr(err.args[0], "reason", None) if err.args else None
+    return isinstance(reason, NameResolutionError)
 
 
 def _timed_out(err: Exception) -> bool:

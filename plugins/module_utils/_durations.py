@@ -5,14 +5,16 @@
 
 """Durations such as ``30m``, ``6h``, ``2d``, ``1w`` (or ``1d12h``) and the age of a task.
 
-A task's age is measured from when it was launched or, when it was never launched (queued), from when it
-was created. ISC writes both as UTC instants (``2024-05-17T19:33:16.470Z``); they are compared as instants.
+A pending task counts as stuck from its last progress: ``modified``, else ``launched``, else ``created``. So a
+long run that progressed a minute ago is not stuck, however long ago it was launched. ISC writes these as UTC
+instants in more than one form (``2024-05-17T19:33:16.470Z``, ``2024-05-17 19:33:16.470000+00:00``); they are
+compared as instants.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -74,19 +76,45 @@ def parse_timestamp(value: Any) -> datetime | None:
     return parsed.astimezone(UTC)
 
 
-def task_started_at(task: Mapping[str, Any]) -> datetime | None:
-    """When the task started waiting: ``launched``, or ``created`` for a task never launched."""
-    return parse_timestamp(task.get("launched")) or parse_timestamp(task.get("created"))
+PROGRESS_TIMES = ("modified", "launched", "created")
+# Sorts after every real time: tasks with no readable time come last.
+NEVER = datetime.max.replace(tzinfo=UTC)
+
+
+def task_last_progress(task: Mapping[str, Any]) -> datetime | None:
+    """When the task last moved: ``modified``, else ``launched``, else ``created`` (the first one readable)."""
+    return next((moment for moment in (parse_timestamp(task.get(name)) for name in PROGRESS_TIMES) if moment is not None), None)
 
 
 def task_age(task: Mapping[str, Any], now: datetime | None = None) -> timedelta | None:
-    started = task_started_at(task)
+    """How long the task has shown no progress."""
+    started = task_last_progress(task)
     if started is None:
         return None
     return (now or datetime.now(UTC)) - started
 
 
+def stalest_first(tasks: Iterable[Mapping[str, Any]], threshold: timedelta | None, limit: int | None, now: datetime) -> list[dict[str, Any]]:
+    """The tasks with no progress for at least ``threshold`` (all when None), longest without progress first, at most ``limit``."""
+    selected = [dict(task) for task in tasks if threshold is None or is_older_than(task, threshold, now)]
+    selected.sort(key=lambda task: task_last_progress(task) or NEVER)
+    return selected if limit is None else selected[:limit]
+
+
+def format_duration(span: timedelta) -> str:
+    """A span as people write it: ``45s``, ``12m``, ``7h12m``, ``3d4h``."""
+    seconds = max(0, int(span.total_seconds()))
+    days, rest = divmod(seconds, 86400)
+    hours, rest = divmod(rest, 3600)
+    minutes, seconds = divmod(rest, 60)
+    if days:
+        return f"{days}d{hours}h" if hours else f"{days}d"
+    if hours:
+        return f"{hours}h{minutes}m" if minutes else f"{hours}h"
+    return f"{minutes}m" if minutes else f"{seconds}s"
+
+
 def is_older_than(task: Mapping[str, Any], threshold: timedelta, now: datetime | None = None) -> bool:
-    """True when the task has been waiting at least ``threshold``; a task with no readable time never is."""
+    """True when the task has shown no progress for at least ``threshold``; a task with no readable time never has."""
     age = task_age(task, now)
     return age is not None and age >= threshold

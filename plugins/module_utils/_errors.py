@@ -115,11 +115,21 @@ class IscAuthenticationError(IscApiError):
 
 
 class IscForbiddenError(IscApiError):
-    default_hint = (
-        "The credentials lack the rights for this call: reading needs idn:task-management:read or :write; "
-        "updating a task needs a personal access token (user context, not an API client) with "
-        "idn:task-management:write, owned by an admin user level other than HELPDESK."
-    )
+    """403: what the call needs, from the security section of the vendor specs (updateTaskStatus, getTaskStatus...)."""
+
+    def __init__(self, *, method: str, hint: str | None = None, **kwargs: Any) -> None:
+        super().__init__(method=method, hint=hint or (PATCH_RIGHTS if method == "PATCH" else READ_RIGHTS), **kwargs)
+
+
+READ_RIGHTS = (
+    "Reading task status needs the scope idn:task-management:read (or :write, or sp:scopes:all) and a user level "
+    "among ORG_ADMIN, HELPDESK, CERT_ADMIN, REPORT_ADMIN, ROLE_ADMIN, ROLE_SUBADMIN, SOURCE_ADMIN, SOURCE_SUBADMIN."
+)
+PATCH_RIGHTS = (
+    "Updating a task needs a personal access token (a user context; an API client is refused) with the scope "
+    "idn:task-management:write (or sp:scopes:all), of a user level among ORG_ADMIN, CERT_ADMIN, REPORT_ADMIN, "
+    "ROLE_ADMIN, ROLE_SUBADMIN, SOURCE_ADMIN, SOURCE_SUBADMIN (not HELPDESK)."
+)
 
 
 class IscNotFoundError(IscApiError):
@@ -153,6 +163,10 @@ RERUN_IS_SAFE = (
     "Running again is safe: the PATCH is guarded by test operations, so it changes the task only while the task is "
     "as it was read, and a change ISC did apply is read back, not sent twice."
 )
+RERUN_UNGUARDED = (
+    "Running again reads the task first: a change ISC did apply is read back, not sent twice. This PATCH was sent "
+    "without test operations (guard), so check the task in ISC first if it may have finished by itself meanwhile."
+)
 
 
 class IscUnconfirmedPatchError(IscError):
@@ -161,11 +175,12 @@ class IscUnconfirmedPatchError(IscError):
     Keeps the details of the lost answer (``status``, ``tracking_id``, ...) so results can still name them.
     """
 
-    def __init__(self, lost: IscError, message: str, *, task: dict[str, Any] | None = None) -> None:
+    def __init__(self, lost: IscError, message: str, *, task: dict[str, Any] | None = None, guarded: bool = True) -> None:
         details = dict(lost.details)
         if task is not None:
             details["task"] = task
-        super().__init__(f"{lost.message} {message}", hint=f"{lost.hint} {RERUN_IS_SAFE}" if lost.hint else RERUN_IS_SAFE, details=details)
+        rerun = RERUN_IS_SAFE if guarded else RERUN_UNGUARDED
+        super().__init__(f"{lost.message} {message}", hint=f"{lost.hint} {rerun}" if lost.hint else rerun, details=details)
         self.lost = lost
 
 

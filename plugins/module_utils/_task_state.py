@@ -6,13 +6,18 @@
 """Desired state of a task status, shared by the ``task_status`` module and the cleanup role.
 
 The flow for one task: read it, decide (``plan_change``) what JSON Patch would bring it to the desired state,
-then send that patch guarded by ``test`` operations on the state it was computed from (``apply_plan``), so a
-task that finished by itself in between is never overwritten. Statuses compare case-insensitively and
-timestamps as instants, so a second run finds nothing to change and sends no PATCH.
+then send that patch, by default guarded by ``test`` operations on the state it was computed from
+(``apply_plan``), so a task that finished by itself in between is left alone where the tenant honours them.
+Statuses compare case-insensitively and timestamps as instants, so a second run finds nothing to change and
+sends no PATCH.
 
-ISC's JsonPatchOperation.value cannot be null, so the status fields of a pending task (both null) are guarded
-through ``modified`` instead, which ISC moves whenever a task progresses or finishes. A PATCH whose answer is
-lost is settled by reading the task again.
+Guards test only values the tenant served in the read just made, preferring fields whose JSON value does not
+depend on serialisation (``completionStatus``, ``percentComplete``, ``progress``): ISC's specs show timestamps in
+two forms, and a ``test`` compares JSON values exactly. A pending task is also guarded by ``modified``, as served:
+its status fields are null, which no JSON Patch value may be, and a task finished by a PATCH (another job clearing
+it) may show no other change. Nothing documents that task-status honours ``test`` at all, so ``GuardPolicy``
+decides what happens when a tenant refuses them. A PATCH whose answer is lost is settled by
+reading the task again.
 """
 
 from __future__ import annotations
@@ -27,7 +32,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from ._durations import parse_timestamp
+from ._durations import format_duration, parse_timestamp, task_age
 from ._errors import (
     IscAuthenticationError,
     IscBadRequestError,
@@ -45,6 +50,7 @@ from ._errors import (
     IscUnconfirmedPatchError,
     IscWaitTimeoutError,
 )
+from ._summary import task_label
 from ._versions import COMPLETION_STATUSES
 
 try:
@@ -57,12 +63,13 @@ else:
     HAS_JSONPATCH = True
     JSONPATCH_IMPORT_ERROR = None
 
-# Fields a client may set on a task with the field options; a raw patch may touch any top-level field.
-STATE_FIELDS = ("completionStatus", "completed", "description", "progress")
-GUARDED_FIELDS = ("completionStatus", "completed")
-# Guard the GUARDED_FIELDS that are null (a pending task), the first one that is set: ISC moves them whenever a
-# task progresses or finishes. A task queued but never launched may have no modified time yet.
-PROGRESS_FIELDS = ("modified", "percentComplete")
+# A task whose status fields differ from what was read has finished (or been finished) meanwhile.
+STATUS_FIELDS = ("completionStatus", "completed")
+# What a guard tests, when the value read is one JSON can hold in a single form (no null, no timestamp).
+GUARD_FIELDS = ("completionStatus", "percentComplete", "progress")
+# What tells that a task moved since it was read (compared locally, timestamps as instants).
+MOVEMENT_FIELDS = (*STATUS_FIELDS, "percentComplete", "progress", "modified")
+GUARD_MODES = ("auto", "always", "never")
 TIMESTAMP_FIELDS = frozenset({"completed", "created", "modified", "launched"})
 FAILURE_STATUSES = ("ERROR", "TERMINATED")
 DEFAULT_CLEAR_STATUS = "ERROR"
@@ -83,6 +90,9 @@ RUN_STOPPING_ERRORS = (
     # Neither the PATCH nor the read after it got an answer: ISC is not answering, and nothing more should be sent.
     IscPatchOutcomeUnknownError,
 )
+NOT_ATTEMPTED = "Not attempted after an earlier error that would repeat for this task too (see the first failed task)."
+# A poll that fails with these (after the client's retries) is tried again at the next interval.
+TRANSIENT_POLL_ERRORS = (IscConnectionError, IscServerError, IscRateLimitError, IscResponseError)
 # A PATCH that fails with these may still have been applied; the task is read again to find out.
 LOST_ANSWER_ERRORS = (IscConnectionError, IscServerError, IscResponseError)
 
@@ -149,20 +159,35 @@ def values_equivalent(field_name: str, left: Any, right: Any) -> bool:
     if field_name == "completionStatus" and isinstance(left, str) and isinstance(right, str):
         return left.casefold() == right.casefold()
     if field_name in TIMESTAMP_FIELDS:
-        left_instant, right_instant = parse_instant(left), parse_instant(right)
-        return left_instant is not None and left_instant == right_instant
+        return _same_instant(parse_instant(left), parse_instant(right))
     return False
+
+
+def _same_instant(left: datetime | None, right: datetime | None) -> bool:
+    """Equal to the millisecond (the precision sent), or equal but for a fraction one side dropped."""
+    if left is None or right is None:
+        return False
+    if left.replace(microsecond=left.microsecond // 1000 * 1000) == right.replace(microsecond=right.microsecond // 1000 * 1000):
+        return True
+    return (left.microsecond == 0 or right.microsecond == 0) and left.replace(microsecond=0) == right.replace(microsecond=0)
 
 
 def is_finished(task: Mapping[str, Any]) -> bool:
     return task.get("completionStatus") is not None
 
 
-def describe_task(task_id: str, task: Mapping[str, Any] | None = None) -> str:
-    name = None
-    if task:
-        name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName")
-    return f"task {task_id} ({name})" if name else f"task {task_id}"
+def describe_task(task_id: str, task: Mapping[str, Any] | None = None, now: datetime | None = None) -> str:
+    """A task as people know it: ``Cloud Account Aggregation on Workday [source] (id)``, and for a pending one
+    how long it has shown no progress."""
+    task = task or {}
+    name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName") or "task"
+    target = (task.get("target") or {}).get("name")
+    text = f"{name} on {target} ({task_id})" if target else f"{name} ({task_id})"
+    if task and not is_finished(task):
+        idle = task_age(task, now)
+        if idle is not None:
+            text += f", no progress for {format_duration(idle)}"
+    return text
 
 
 def not_found_error(client: Any, task_id: str) -> IscNotFoundError:
@@ -291,20 +316,17 @@ class Plan:
         return bool(self.operations) and self.left_alone is None
 
     def guards(self) -> list[dict[str, Any]]:
-        """``test`` operations on the state the plan was computed from, none with a null value (ISC refuses those).
+        """``test`` operations on the state the plan was computed from: GUARD_FIELDS with a value, and for a pending task
+        its ``modified`` time exactly as served (what moves when someone else finishes it)."""
+        names = [name for name in GUARD_FIELDS if _testable(self.before.get(name))]
+        if not is_finished(self.before) and isinstance(self.before.get("modified"), str) and self.before["modified"]:
+            names.append("modified")
+        return [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in names]
 
-        A null status field is guarded by ``modified`` instead, else by ``percentComplete``; a task with neither set
-        stays unguarded.
-        """
-        guards = [{"op": "test", "path": f"/{name}", "value": self.before[name]} for name in GUARDED_FIELDS if self.before.get(name) is not None]
-        if any(self.before.get(name) is None for name in GUARDED_FIELDS):
-            progress = next((name for name in PROGRESS_FIELDS if _testable(self.before.get(name))), None)
-            if progress is not None:
-                guards.append({"op": "test", "path": f"/{progress}", "value": self.before[progress]})
-        return guards
-
-    def guarded_operations(self) -> list[dict[str, Any]]:
-        """What is sent: the guards, the raw patch's own ``test`` operations, then ``operations``."""
+    def operations_to_send(self, guarded: bool) -> list[dict[str, Any]]:
+        """Guarded: the guards, the raw patch's own ``test`` operations, then ``operations``; else ``operations`` only."""
+        if not guarded:
+            return list(self.operations)
         return self.guards() + [dict(condition) for condition in self.conditions] + self.operations
 
     def fields_not_shown_by(self, task: Mapping[str, Any]) -> list[str]:
@@ -407,6 +429,7 @@ class Outcome:
     def as_result(self) -> dict[str, Any]:
         result: dict[str, Any] = {
             "id": self.id,
+            "name": task_label(self.task, self.id),
             "changed": self.changed,
             "failed": self.failed,
             "msg": self.msg,
@@ -423,52 +446,93 @@ class Outcome:
         return result
 
 
-def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bool, now: datetime) -> Outcome:
-    """Send the plan's patch (nothing in check mode), guarded so a task that finished meanwhile stays as it is.
+@dataclass
+class GuardPolicy:
+    """Whether a run's PATCHes carry ``test`` guards (option ``guard``).
+
+    ``auto`` starts guarded; once a tenant refuses a guarded PATCH of a task that has not moved and accepts the same
+    change without guards, it warns once and sends the rest of the run unguarded. ``always`` never sends an
+    unguarded PATCH; ``never`` sends no ``test`` operation at all.
+    """
+
+    mode: str = "auto"
+    warn: Callable[[str], None] = field(default=lambda message: None, repr=False)
+    dropped: bool = False
+
+    @property
+    def active(self) -> bool:
+        return self.mode == "always" or (self.mode == "auto" and not self.dropped)
+
+    def drop(self, label: str, refusal: IscError) -> None:
+        if self.dropped:
+            return
+        self.dropped = True
+        self.warn(
+            f"ISC refused the guarded PATCH of {label} ({refusal.message.rstrip('.')}) although the task had not changed, "
+            "then accepted it without JSON Patch test operations: this tenant does not take them. The rest of this run "
+            "is sent unguarded, so a task that finishes right after it is read may be overwritten. Set guard: never to "
+            "skip the first attempt, or guard: always to refuse unguarded changes."
+        )
+
+
+def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bool, now: datetime, guard: GuardPolicy | None = None) -> Outcome:
+    """Send the plan's patch (nothing in check mode); at most two PATCHes for one task.
 
     ISC refuses a PATCH whose guard fails with 400, like an invalid value; the task read again tells which. A task
-    that only moved on (it progressed, or with ``force`` finished differently) gets its change planned again from
-    what ISC shows now, and sent once more.
+    that finished meanwhile is left alone; one that only moved on gets its change planned again from what ISC shows
+    now, and sent once more. A task that did not move means the tenant refused the guard itself (see GuardPolicy).
     """
-    current: dict[str, Any] | None = None
-    for _attempt in range(2):
-        if current is not None:
-            plan = plan_change(current, desired, now)
+    guard = guard or GuardPolicy()
+    for attempt in (1, 2):
         unsent = _unsent_outcome(plan, check_mode=check_mode)
         if unsent is not None:
             return unsent
+        guarded = guard.active
         try:
-            return _send(client, plan)
+            return _send(client, plan, guarded=guarded)
         except IscBadRequestError as err:
-            settled = _after_refusal(client, plan, desired, err)
-        if isinstance(settled, Outcome):
-            return settled
-        current = settled
-    raise IscTaskError(
-        f"{describe_task(plan.task_id, current)} changed again while this run was updating it; ISC refused both guarded PATCHes, so nothing was changed.",
-        task=current,
-        hint="Run again once the task has settled.",
-    )
+            current = _read_after_refusal(client, plan, err)
+            if not guarded:
+                raise _refused_error(err, plan, guarded=False) from err
+            if _unchanged_since(plan.before, current):
+                if guard.mode == "always" or attempt == 2:
+                    raise _guard_refused_error(err, plan, guard) from err
+                return _send_unguarded(client, plan, guard, err)
+            if not desired.force and not _fields_equivalent(plan.before, current, STATUS_FIELDS):
+                label = describe_task(plan.task_id, plan.before)
+                return Outcome(
+                    plan.task_id,
+                    msg=f"{label} finished by itself with {current.get('completionStatus')} while this run was deciding; it was left as it is.",
+                    task=current,
+                    left_alone=True,
+                )
+            if attempt == 2:
+                raise IscTaskError(
+                    f"{describe_task(plan.task_id, current)} changed again while this run was updating it; "
+                    "ISC refused both guarded PATCHes, so nothing was changed.",
+                    task=current,
+                    hint="Run again once the task has settled.",
+                ) from err
+            plan = plan_change(current, desired, now)
+    raise AssertionError("unreachable: each attempt returns or raises")
 
 
-def _after_refusal(client: Any, plan: Plan, desired: DesiredState, err: IscBadRequestError) -> Outcome | dict[str, Any]:
-    """After a 400: raise it as refused values when the task is as read; else the task left alone, or the task as it is now."""
+def _read_after_refusal(client: Any, plan: Plan, err: IscBadRequestError) -> dict[str, Any]:
     current = client.get_task(plan.task_id)
     if current is None:
         raise not_found_error(client, plan.task_id) from err
-    if _unchanged_since(plan.before, current):
-        raise _refused_error(err, plan) from err
-    if not desired.force and not _fields_equivalent(plan.before, current, GUARDED_FIELDS):
-        return Outcome(
-            plan.task_id,
-            msg=(
-                f"{describe_task(plan.task_id, plan.before)} finished by itself with {current.get('completionStatus')} "
-                "while this run was deciding; it was left as it is."
-            ),
-            task=current,
-            left_alone=True,
-        )
     return current
+
+
+def _send_unguarded(client: Any, plan: Plan, guard: GuardPolicy, refusal: IscBadRequestError) -> Outcome:
+    """The second and last PATCH of a task whose guarded one was refused although it had not moved (``guard: auto``)."""
+    try:
+        outcome = _send(client, plan, guarded=False)
+    except IscBadRequestError as err:
+        # Refused without guards too: the values are what ISC refuses, so guards stay on for the rest of the run.
+        raise _refused_error(err, plan, guarded=False) from err
+    guard.drop(describe_task(plan.task_id, plan.before), refusal)
+    return outcome
 
 
 def _unsent_outcome(plan: Plan, *, check_mode: bool) -> Outcome | None:
@@ -483,25 +547,27 @@ def _unsent_outcome(plan: Plan, *, check_mode: bool) -> Outcome | None:
     return None
 
 
-def _send(client: Any, plan: Plan) -> Outcome:
+def _send(client: Any, plan: Plan, *, guarded: bool) -> Outcome:
     try:
-        updated = client.patch_task(plan.task_id, plan.guarded_operations())
+        updated = client.patch_task(plan.task_id, plan.operations_to_send(guarded))
     except LOST_ANSWER_ERRORS as err:
-        return _confirm_after_lost_answer(client, plan, err)
+        return _confirm_after_lost_answer(client, plan, err, guarded=guarded)
     return _read_back(plan, updated)
 
 
-def _confirm_after_lost_answer(client: Any, plan: Plan, lost: IscError) -> Outcome:
+def _confirm_after_lost_answer(client: Any, plan: Plan, lost: IscError, *, guarded: bool) -> Outcome:
     """The PATCH may have been applied although its answer was lost (ISC does not say): the task read again tells."""
     label = describe_task(plan.task_id, plan.before)
     try:
         current = client.get_task(plan.task_id)
     except IscError as reread_error:
         raise IscPatchOutcomeUnknownError(
-            lost, f"Reading {label} again failed too ({reread_error.message}), so the PATCH may or may not have been applied."
+            lost, f"Reading {label} again failed too ({reread_error.message}), so the PATCH may or may not have been applied.", guarded=guarded
         ) from reread_error
     if current is None:
-        raise IscPatchOutcomeUnknownError(lost, f"Reading {label} again found no task (HTTP 404), so whether the PATCH was applied is unknown.")
+        raise IscPatchOutcomeUnknownError(
+            lost, f"Reading {label} again found no task (HTTP 404), so whether the PATCH was applied is unknown.", guarded=guarded
+        )
     if not plan.fields_not_shown_by(current):
         return Outcome(
             plan.task_id,
@@ -510,7 +576,9 @@ def _confirm_after_lost_answer(client: Any, plan: Plan, lost: IscError) -> Outco
             task=current,
             diff=plan.diff(current),
         )
-    raise IscUnconfirmedPatchError(lost, f"Reading {label} again did not show the change, so ISC has not applied it (or not yet).", task=current)
+    raise IscUnconfirmedPatchError(
+        lost, f"Reading {label} again did not show the change, so ISC has not applied it (or not yet).", task=current, guarded=guarded
+    )
 
 
 def _fields_equivalent(before: Mapping[str, Any], current: Mapping[str, Any], names: Iterable[str]) -> bool:
@@ -518,15 +586,15 @@ def _fields_equivalent(before: Mapping[str, Any], current: Mapping[str, Any], na
 
 
 def _unchanged_since(before: Mapping[str, Any], current: Mapping[str, Any]) -> bool:
-    """Whether ISC shows the task as it was read, as far as the guards can tell."""
-    return _fields_equivalent(before, current, (*GUARDED_FIELDS, *PROGRESS_FIELDS))
+    """Whether ISC shows the task as it was read: status, progress and modified time alike."""
+    return _fields_equivalent(before, current, MOVEMENT_FIELDS)
 
 
 def _sent_values(plan: Plan) -> str:
     return ", ".join(f"{name}={plan.after.get(name)!r}" for name in plan.changed_fields()) or "no values"
 
 
-def _refused_error(err: IscBadRequestError, plan: Plan) -> IscBadRequestError:
+def _refused_error(err: IscBadRequestError, plan: Plan, *, guarded: bool, hint: str = REFUSED_PATCH_HINT) -> IscBadRequestError:
     """``err`` (same class, status and trackingId) naming what the PATCH sent, with a hint that fits a PATCH."""
     refused = type(err)(
         method=err.method,
@@ -536,13 +604,25 @@ def _refused_error(err: IscBadRequestError, plan: Plan) -> IscBadRequestError:
         tracking_id=err.tracking_id,
         error_text=err.error_text,
         attempts=err.attempts,
-        hint=REFUSED_PATCH_HINT,
+        hint=hint,
     )
     # err.message also carries what is not kept as an attribute (ISC's request id).
     refused.message = f"{err.message} The PATCH of {describe_task(plan.task_id, plan.before)} sent {_sent_values(plan)}."
-    refused.details["sent"] = plan.guarded_operations()
+    refused.details["sent"] = plan.operations_to_send(guarded)
     refused.args = (str(refused),)
     return refused
+
+
+def _guard_refused_error(err: IscBadRequestError, plan: Plan, guard: GuardPolicy) -> IscBadRequestError:
+    """A guarded PATCH refused although the task had not moved, when no unguarded PATCH may follow."""
+    if guard.mode == "always":
+        hint = (
+            "The task had not changed since it was read, so this tenant may not accept JSON Patch test operations. "
+            "Nothing was changed, as guard is always. Set guard: auto (or never) to send the change without them."
+        )
+    else:
+        hint = "The task had moved once and then ISC refused the second guarded PATCH too. Nothing was changed; run again once the task has settled."
+    return _refused_error(err, plan, guarded=True, hint=hint)
 
 
 def _read_back(plan: Plan, updated: Mapping[str, Any] | None) -> Outcome:
@@ -562,12 +642,12 @@ def _read_back(plan: Plan, updated: Mapping[str, Any] | None) -> Outcome:
     return Outcome(plan.task_id, changed=True, failed=True, msg=str(error), task=dict(updated), diff=plan.diff(updated), error=error)
 
 
-def set_task_state(client: Any, task_id: str, desired: DesiredState, *, check_mode: bool, now: datetime) -> Outcome:
-    """One task: GET, plan, guarded PATCH. Raises on any error, except a change ISC applied otherwise than sent (a changed, failed Outcome)."""
+def set_task_state(client: Any, task_id: str, desired: DesiredState, *, check_mode: bool, now: datetime, guard: GuardPolicy | None = None) -> Outcome:
+    """One task: GET, plan, PATCH. Raises on any error, except a change ISC applied otherwise than sent (a changed, failed Outcome)."""
     task = client.get_task(task_id)
     if task is None:
         raise not_found_error(client, task_id)
-    return apply_plan(client, plan_change(task, desired, now), desired, check_mode=check_mode, now=now)
+    return apply_plan(client, plan_change(task, desired, now), desired, check_mode=check_mode, now=now, guard=guard)
 
 
 def read_tasks(client: Any, task_ids: list[str]) -> dict[str, dict[str, Any]]:
@@ -594,21 +674,24 @@ def read_tasks(client: Any, task_ids: list[str]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def set_many_task_states(client: Any, task_ids: list[str], desired: DesiredState, *, check_mode: bool, now: datetime) -> list[Outcome]:
+def set_many_task_states(
+    client: Any, task_ids: list[str], desired: DesiredState, *, check_mode: bool, now: datetime, guard: GuardPolicy | None = None
+) -> list[Outcome]:
     """Every id's outcome; one failing task does not stop the others, unless the failure would repeat for all."""
+    guard = guard or GuardPolicy()
     ordered = list(dict.fromkeys(task_ids))
     current = read_tasks(client, ordered)
     outcomes: list[Outcome] = []
     stop: IscError | None = None
     for task_id in ordered:
         if stop is not None:
-            outcomes.append(Outcome(task_id, failed=True, msg=f"Not attempted after an earlier error: {stop}", error=stop))
+            outcomes.append(Outcome(task_id, failed=True, msg=NOT_ATTEMPTED, task=current.get(task_id), error=stop))
             continue
         try:
             task = current.get(task_id)
             if task is None:
                 raise not_found_error(client, task_id)
-            outcomes.append(apply_plan(client, plan_change(task, desired, now), desired, check_mode=check_mode, now=now))
+            outcomes.append(apply_plan(client, plan_change(task, desired, now), desired, check_mode=check_mode, now=now, guard=guard))
         except IscError as err:
             task = err.details.get("task") or current.get(task_id)
             outcomes.append(Outcome(task_id, failed=True, msg=str(err), task=task, error=err))
@@ -629,17 +712,20 @@ def wait_for_tasks(
     fail_on_error: bool,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
+    warn: Callable[[str], None] = lambda message: None,
 ) -> list[Outcome]:
     """Poll every ``interval`` seconds until each task has a completionStatus or ``timeout`` seconds pass.
 
     A task still running at the deadline fails with its last state; one that ends in ERROR or TERMINATED fails
-    when ``fail_on_error``. Errors reading a task fail that task only.
+    when ``fail_on_error``. A poll that fails with a transient fault (after the client's own retries) is warned
+    about once per cause and tried again at the next interval; any other error fails that task only.
     """
     ordered = list(dict.fromkeys(task_ids))
     deadline = clock() + timeout
     started = clock()
     last_seen: dict[str, dict[str, Any] | None] = {}
     outcomes: dict[str, Outcome] = {}
+    warned: set[str] = set()
     while True:
         for task_id in ordered:
             if task_id in outcomes:
@@ -648,6 +734,12 @@ def wait_for_tasks(
                 task = client.get_task(task_id)
                 if task is None:
                     raise not_found_error(client, task_id)
+            except TRANSIENT_POLL_ERRORS as err:
+                if err.message not in warned:
+                    warned.add(err.message)
+                    label = describe_task(task_id, last_seen.get(task_id))
+                    warn(f"Reading {label} failed ({err.message.rstrip('.')}); trying again every {interval:g}s until wait_timeout.")
+                continue
             except IscError as err:
                 outcomes[task_id] = Outcome(task_id, failed=True, msg=str(err), task=last_seen.get(task_id), error=err)
                 continue

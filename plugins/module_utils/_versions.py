@@ -39,6 +39,9 @@ API_VERSIONS: dict[str, ApiVersion] = {
     "v1": ApiVersion("v1", "/task-status/v1", False, True, {**_COMMON_FIELDS, "completionStatus": EQ_IN_ISNULL, "launcher": EQ_IN}),
 }
 
+# /task-status/v1: the per-service version SailPoint's current SDK calls, and not deprecated.
+DEFAULT_API_VERSION = "v1"
+
 COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
 
 # Task-definition names the ``type`` filter takes (v2025 list plus the v2026/v1 additions).

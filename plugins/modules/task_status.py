@@ -18,18 +18,20 @@ description:
   - Clearing a pending task (one with no C(completionStatus)) sets C(completionStatus) to O(completion_status),
     default V(ERROR), and C(completed) to O(completed), default the time of the run.
   - B(Safe by default.) A task that already finished is left as it is and reported with RV(left_alone=true) unless
-    O(force=true). Each PATCH starts with C(test) operations on the state it was computed from, so a task that
-    finishes by itself between the read and the write is never overwritten; it is then reported as left alone too.
-    A finished task is guarded by its C(completionStatus) and C(completed) values. A pending task has V(null) there,
-    which a JSON Patch value cannot be in ISC, so it is guarded by its C(modified) time, which ISC moves whenever a
-    task progresses or finishes (by C(percentComplete) for a task queued without a C(modified) time yet; a task with
-    neither is sent unguarded); a pending task that only progressed meanwhile is read again and the PATCH sent once
-    more.
+    O(force=true). By default (O(guard)) each PATCH starts with C(test) operations on the state it was computed
+    from, so where the tenant honours them, a task that finishes by itself between the read and the write is not
+    overwritten; it is then reported as left alone too. A pending task that only progressed meanwhile is read again
+    and the PATCH sent once more. No task gets more than two PATCHes.
+  - The guards test only values ISC served in the read just made, preferring fields whose JSON value has one form
+    (C(completionStatus) when set, C(percentComplete), and C(progress) when set), as ISC's specs show timestamps in
+    two forms and a C(test) compares JSON values exactly. A pending task is also guarded by its C(modified) time,
+    sent exactly as ISC served it, as its status fields are V(null), which ISC's JSON Patch values cannot be, and a
+    task another job finished may show no other change. A tenant that refuses such a test is handled by O(guard).
   - When the answer to a PATCH is lost (a timeout, a dropped connection, HTTP 5xx), ISC may or may not have applied
     it, and it is not sent again. Instead the task is read again; if it shows the change, the task is reported as
-    changed; otherwise the module fails and says so. Running again is then safe, as the PATCH is guarded.
+    changed; otherwise the module fails and says so.
   - With O(ids), handles many tasks in one run. Their current states come from paged list reads (and the
-    pending-tasks endpoint on V(beta) and V(v2024), whose list returns completed tasks only), then each task that
+    deprecated pending-tasks endpoint on V(beta) and V(v2024), whose list returns completed tasks only), then each task that
     needs a change gets one guarded PATCH, paced within the client's rate budget (O(rate_limit)). Every task's
     outcome is in RV(results); the module fails at the end if any task failed, without hiding the others.
   - With O(wait=true), changes nothing and waits until the task (or every task of O(ids)) finishes.
@@ -119,6 +121,18 @@ options:
       - Seconds between two reads of a task with O(wait=true).
     type: int
     default: 10
+  guard:
+    description:
+      - Whether PATCHes carry JSON Patch C(test) operations (guards), which ISC's API allows but does not document
+        for task status.
+      - V(auto) sends guards. When ISC refuses a guarded PATCH (HTTP 400) and the task, read again, has not moved,
+        the tenant refused the guards themselves; the same change is then sent once more without them, a warning
+        says so once, and the rest of the run (all of O(ids)) is sent unguarded.
+      - V(always) never sends an unguarded PATCH; such a refusal fails the task.
+      - V(never) sends no C(test) operation at all, also none of O(patch)'s (they are still checked locally).
+    type: str
+    choices: [auto, always, never]
+    default: auto
   fail_on_error:
     description:
       - With O(wait=true), fail when a task finishes with V(ERROR) or V(TERMINATED). The final task is in RV(task) either
@@ -264,10 +278,12 @@ msg:
   description: What happened, in words.
   returned: always
   type: str
-  sample: task 2c9180835d2e5168015d32f890ca1581 (Cloud Account Aggregation) updated.
+  sample: Cloud Account Aggregation on Active Directory [source] (2c9180835d2e5168015d32f890ca1581) updated.
 tasks:
-  description: With O(ids), the tasks after the run, in the order of O(ids) (tasks that could not be read are missing).
-  returned: with O(ids)
+  description:
+    - With O(ids), the tasks after the run, in the order of O(ids) (tasks that could not be read are missing).
+    - Not returned when a task failed, so that the failure Ansible prints stays short; RV(results) names each task.
+  returned: with O(ids), when no task failed
   type: list
   elements: dict
 results:
@@ -279,6 +295,10 @@ results:
     id:
       description: The task ID.
       type: str
+    name:
+      description: The task as people know it, its task definition and target, such as V(Cloud Account Aggregation on Workday [source]).
+      type: str
+      version_added: 1.1.0
     changed:
       description:
         - Whether the task was changed (or would be, in check mode).
@@ -297,6 +317,7 @@ results:
     task:
       description: The task after the run, or V(null) if it could not be read.
       type: dict
+      returned: when no task failed
     status:
       description: The HTTP status of ISC's error answer.
       type: int
@@ -318,7 +339,7 @@ status:
 """
 
 # ruff: noqa: E402
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -328,8 +349,11 @@ from ansible.module_utils.basic import AnsibleModule
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, validate_task_id
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._summary import failure_summary
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_state import (
+    GUARD_MODES,
     DesiredState,
+    GuardPolicy,
     Outcome,
     require_jsonpatch,
     set_many_task_states,
@@ -352,6 +376,7 @@ MODULE_OPTIONS: dict[str, dict[str, Any]] = {
     "wait_timeout": {"type": "int", "default": 600},
     "wait_sleep": {"type": "int", "default": 10},
     "fail_on_error": {"type": "bool", "default": True},
+    "guard": {"type": "str", "choices": list(GUARD_MODES), "default": "auto"},
 }
 
 MUTUALLY_EXCLUSIVE: list[list[str]] = [["id", "ids"], *(["patch", name] for name in STATE_OPTIONS)]
@@ -372,6 +397,7 @@ class TaskStatusRequest:
     wait_timeout: int = 600
     wait_sleep: int = 10
     fail_on_error: bool = True
+    guard: str = "auto"
 
 
 def build_request(params: Mapping[str, Any]) -> TaskStatusRequest:
@@ -396,22 +422,26 @@ def build_request(params: Mapping[str, Any]) -> TaskStatusRequest:
         if params["wait_sleep"] < 1:
             raise IscConfigError("wait_sleep", f"{params['wait_sleep']} is below 1 second.", "Give 1 or more seconds.")
         return TaskStatusRequest(task_ids, many, DesiredState(), True, params["wait_timeout"], params["wait_sleep"], params["fail_on_error"])
-    return TaskStatusRequest(task_ids, many, DesiredState.from_params(params))
+    return TaskStatusRequest(task_ids, many, DesiredState.from_params(params), guard=params.get("guard") or "auto")
 
 
-def run(request: TaskStatusRequest, client: IscClient, *, check_mode: bool, diff: bool, now: datetime) -> tuple[dict[str, Any], str | None]:
+def run(
+    request: TaskStatusRequest, client: IscClient, *, check_mode: bool, diff: bool, now: datetime, warn: Callable[[str], None] = lambda message: None
+) -> tuple[dict[str, Any], str | None]:
     """Carry out ``request``; returns the module result and, when some task failed, the failure message."""
     if not request.task_ids:
         # A lookup or a filter that found nothing hands over an empty list: nothing to do, and no request.
         return {"changed": False, "tasks": [], "results": [], "msg": "No task ids given; nothing to do."}, None
     if request.wait:
         outcomes = wait_for_tasks(
-            client, list(request.task_ids), timeout=request.wait_timeout, interval=request.wait_sleep, fail_on_error=request.fail_on_error
+            client, list(request.task_ids), timeout=request.wait_timeout, interval=request.wait_sleep, fail_on_error=request.fail_on_error, warn=warn
         )
     elif request.many:
-        outcomes = set_many_task_states(client, list(request.task_ids), request.desired, check_mode=check_mode, now=now)
+        guard = GuardPolicy(request.guard, warn)
+        outcomes = set_many_task_states(client, list(request.task_ids), request.desired, check_mode=check_mode, now=now, guard=guard)
     else:
-        outcomes = [set_task_state(client, request.task_ids[0], request.desired, check_mode=check_mode, now=now)]
+        guard = GuardPolicy(request.guard, warn)
+        outcomes = [set_task_state(client, request.task_ids[0], request.desired, check_mode=check_mode, now=now, guard=guard)]
 
     if not request.many:
         return _single_result(outcomes[0], diff)
@@ -450,7 +480,12 @@ def _many_result(outcomes: list[Outcome], diff: bool) -> tuple[dict[str, Any], s
             result["diff"] = diffs
     if not failed:
         return result, None
-    return result, f"{len(failed)} of {len(outcomes)} tasks failed; the first: {failed[0].msg} See results for each task."
+    # A failed task result is printed whole: names and ids, not whole task objects.
+    del result["tasks"]
+    for entry in result["results"]:
+        entry.pop("task", None)
+    summary = failure_summary(((outcome.id, outcome.task, outcome.msg, outcome.error) for outcome in failed), len(outcomes))
+    return result, f"{len(failed)} of {len(outcomes)} tasks failed. {summary} Each task's outcome is in results."
 
 
 def main() -> None:
@@ -465,7 +500,7 @@ def main() -> None:
         request = build_request(module.params)
         config = ClientConfig.from_options(module.params)
         client = IscClient(config, warn=module.warn)
-        result, failure = run(request, client, check_mode=module.check_mode, diff=module._diff, now=datetime.now(UTC))
+        result, failure = run(request, client, check_mode=module.check_mode, diff=module._diff, now=datetime.now(UTC), warn=module.warn)
     except IscError as err:
         module.fail_json(**err.to_fail_json())
     if failure is not None:

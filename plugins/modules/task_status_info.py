@@ -14,9 +14,10 @@ description:
   - With O(id), returns that one task. An unknown id is not an error; the result is empty and RV(msg) says why.
   - Otherwise lists tasks, optionally narrowed by O(filters), ordered by O(sorters), starting at O(offset) and up to
     O(limit) tasks in total. The module fetches as many pages of 250 as needed; every task is returned once.
-  - With O(pending=true), lists in-progress tasks. On API versions V(beta), V(v2024) and V(v2025) this uses the
-    C(/task-status/pending-tasks) endpoint; on V(v2026) and V(v1) it lists tasks with the C(completionStatus isnull)
-    filter. The result has the same shape either way.
+  - With O(pending=true), lists in-progress tasks. From V(v2025) on (and on the default V(v1)) it lists tasks with
+    the C(completionStatus isnull) filter, with O(filters) sent to ISC. On V(beta) and V(v2024), whose list has
+    completed tasks only, it uses their deprecated C(/task-status/pending-tasks) endpoint and matches O(filters)
+    locally. The result has the same shape either way.
   - With O(count_only=true), returns only how many tasks match, with the cheapest request the API version offers.
   - ISC does not return tasks older than 90 days.
 author:
@@ -70,6 +71,16 @@ options:
       - List (or, with O(count_only=true), count) tasks that are still in progress.
     type: bool
     default: false
+  older_than:
+    description:
+      - With O(pending=true), only tasks that have shown no progress for at least this long, counted from their last
+        progress (C(modified), else C(launched), else C(created)), as the P(sailpoint.isc.pending_tasks#lookup) lookup
+        does. They are returned longest without progress first.
+      - A number and a unit, C(s), C(m), C(h), C(d) or C(w), such as V(30m), V(6h), V(2d), or combined, V(1d12h).
+      - ISC cannot filter on this, so every pending task matching O(filters) is read; O(limit) and O(count_only) apply
+        to the stale ones.
+    type: str
+    version_added: 1.1.0
   fields:
     description:
       - Return only these TaskStatus fields of each task (C(id) is always kept), to keep the output of large listings
@@ -81,9 +92,9 @@ options:
   count_only:
     description:
       - Return only RV(count), the number of matching tasks, and no tasks.
-      - For pending tasks without O(filters) on V(beta), V(v2024) and V(v2025) this is one C(HEAD) request; otherwise
-        one C(count=true) request for a single task, except pending tasks with O(filters) on V(beta), V(v2024) and
-        V(v2025), which are listed and counted because that endpoint takes no filters.
+      - One C(count=true) request for a single task. For pending tasks on V(beta) and V(v2024) it is one C(HEAD)
+        request to their pending-tasks endpoint, or with O(filters) a listing counted locally, as that endpoint takes
+        no filters.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -132,13 +143,24 @@ EXAMPLES = r"""
           sourceId: 2c9180835d2e5168015d32f890ca1581
       register: running
 
-    - name: Report aggregations stuck for more than two hours
+    - name: Aggregations with no progress for more than two hours, counted as the pending_tasks lookup does
+      sailpoint.isc.task_status_info:
+        pending: true
+        older_than: 2h
+        filters:
+          type: CLOUD_ACCOUNT_AGGREGATION
+      register: stale
+
+    - name: Report aggregations with no progress for more than two hours
       ansible.builtin.debug:
-        msg: "{{ item.id }} started {{ item.launched }}"
+        msg: "{{ item.id }} last progressed {{ last_progress }}"
       loop: "{{ running.tasks }}"
       loop_control:
         label: "{{ item.id }}"
-      when: (now(utc=true) - (item.launched | default(item.created, true) | to_datetime('%Y-%m-%dT%H:%M:%S.%fZ'))).total_seconds() > 7200
+      vars:
+        # ISC writes UTC times as 2024-05-17T19:33:16.470Z or 2024-05-17 19:33:16.470000+00:00: read the first 19 characters.
+        last_progress: "{{ item.modified | default(item.launched, true) | default(item.created, true) }}"
+      when: (now(utc=true) - (last_progress[:19] | replace(' ', 'T') | to_datetime('%Y-%m-%dT%H:%M:%S'))).total_seconds() > 7200
 
     - name: The last 10 failed tasks, newest first
       sailpoint.isc.task_status_info:
@@ -276,11 +298,13 @@ msg:
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, stalest_first
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._filters import canonical_field, normalize_structured_filter
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
@@ -295,6 +319,7 @@ MODULE_OPTIONS: dict[str, dict[str, Any]] = {
     "pending": {"type": "bool", "default": False},
     "count_only": {"type": "bool", "default": False},
     "fields": {"type": "list", "elements": "str"},
+    "older_than": {"type": "str"},
 }
 
 # Every field of ISC's TaskStatus schema (the same in every API version).
@@ -327,6 +352,7 @@ MUTUALLY_EXCLUSIVE: list[list[str]] = [
     ["count_only", "offset"],
     ["count_only", "limit"],
     ["count_only", "fields"],
+    ["id", "older_than"],
 ]
 
 
@@ -342,6 +368,7 @@ class TaskQuery:
     pending: bool = False
     count_only: bool = False
     fields: tuple[str, ...] | None = None
+    older_than: timedelta | None = None
 
 
 def argument_spec() -> dict[str, dict[str, Any]]:
@@ -402,7 +429,11 @@ def build_query(params: Mapping[str, Any], version: ApiVersion) -> TaskQuery:
         raise IscConfigError("limit", f"{limit} is not a number of tasks to return.", "Give 1 or more, or leave limit out for every task.")
     pending = bool(params.get("pending"))
     fields = params.get("fields")
+    older_than = params.get("older_than")
+    if older_than is not None and not pending:
+        raise IscConfigError("older_than", "it selects pending tasks only.", "Add pending: true, or leave older_than out.")
     return TaskQuery(
+        older_than=parse_duration(older_than) if older_than is not None else None,
         filters=_validated_filters(params.get("filters"), version, pending),
         sorters=params.get("sorters"),
         offset=offset or 0,
@@ -432,7 +463,12 @@ def run(query: TaskQuery, client: IscClient) -> dict[str, Any]:
             }
         return {"changed": False, "tasks": _project([task], query.fields), "count": 1}
 
-    if query.pending:
+    if query.pending and query.older_than is not None:
+        # Staleness is not a server filter: list every pending task that matches, then keep the stale ones.
+        tasks = stalest_first(client.iter_pending_tasks(query.filters), query.older_than, query.limit, datetime.now(UTC))
+        if query.count_only:
+            return {"changed": False, "count": len(tasks)}
+    elif query.pending:
         if query.count_only:
             return {"changed": False, "count": client.count_pending_tasks(query.filters)}
         tasks = list(client.iter_pending_tasks(query.filters, limit=query.limit))

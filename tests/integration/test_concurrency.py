@@ -59,7 +59,7 @@ def test_parallel_runs_and_forks_sharing_a_client_id_all_succeed_and_clear_each_
     duration = time.monotonic() - started
 
     log = emulator.tenant.request_log()
-    api = [entry for entry in log if entry["api_version"] == "beta"]
+    api = [entry for entry in log if entry["api_version"] == "v1"]
     statuses = Counter(entry["status"] for entry in api)
     print(
         f"{CLEARING_RUNS} runs x {HOSTS_PER_RUN} hosts + the role in {duration:.1f}s: {len(api)} API requests, "

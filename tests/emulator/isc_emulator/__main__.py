@@ -10,6 +10,8 @@ import threading
 from pathlib import Path
 from types import FrameType
 
+from .patching import TEST_OPS_MODES
+from .records import DEFAULT_TIMESTAMP_FORM, TIMESTAMP_FORMS
 from .seed import SEED_NAMES
 from .server import Emulator
 from .tenant import DEFAULT_TOKEN_TTL_S, parse_rate_limit
@@ -42,6 +44,19 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="hold every API request to the vendor spec subsets; answer a violation with 400 naming it",
     )
+    parser.add_argument(
+        "--test-ops",
+        choices=TEST_OPS_MODES,
+        default="honour",
+        help="how PATCH treats JSON Patch test operations: honour (default), reject (400), ignore, fail-timestamps",
+    )
+    parser.add_argument(
+        "--timestamp-form",
+        choices=TIMESTAMP_FORMS,
+        default=DEFAULT_TIMESTAMP_FORM,
+        help="how answers write timestamps: z-millis (default, 2024-05-17T19:33:16.470Z), "
+        "offset-micros (2024-05-17 19:33:16.470000+00:00), z-seconds (2024-05-17T19:33:16Z)",
+    )
     return parser
 
 
@@ -67,6 +82,8 @@ def main(argv: list[str] | None = None) -> int:
         latency_ms=args.latency_ms,
         require_experimental_header=args.require_experimental_header,
         validate_requests=args.validate_requests,
+        test_ops=args.test_ops,
+        timestamp_form=args.timestamp_form,
     ).start()
     stop_requested = threading.Event()
 

@@ -12,7 +12,8 @@ from typing import Any
 from urllib.parse import parse_qs
 
 from . import filters
-from .tenant import Fault, PatchError, Tenant, TokenGrant
+from .patching import PatchError
+from .tenant import Fault, Tenant, TokenGrant
 from .validation import describe_request, request_violations
 from .versions import ApiVersion, version_for_path
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 from dataclasses import dataclass, field
@@ -35,10 +36,42 @@ class Source:
         return f"{self.name} [source]"
 
 
-def format_timestamp(moment: datetime) -> str:
-    """The vendor's form: 2020-07-11T21:23:15.000Z (UTC, milliseconds)."""
+TIMESTAMP_FIELDS = ("created", "modified", "launched", "completed")
+# How served TaskStatus JSON writes timestamps. Records keep z-millis; answers are written in the tenant's form.
+# z-millis: 2024-05-17T19:33:16.470Z (the specs' TaskStatus examples), offset-micros: 2024-05-17 19:33:16.470000+00:00
+# (the v1 and v2024-v2026 PATCH examples), z-seconds: 2024-05-17T19:33:16Z (no fraction).
+TIMESTAMP_FORMS = ("z-millis", "offset-micros", "z-seconds")
+DEFAULT_TIMESTAMP_FORM = "z-millis"
+
+
+def parse_timestamp_form(value: Any) -> str:
+    if value not in TIMESTAMP_FORMS:
+        raise ValueError(f"timestamp_form must be one of {', '.join(TIMESTAMP_FORMS)}, got {value!r}")
+    return str(value)
+
+
+def format_timestamp(moment: datetime, form: str = DEFAULT_TIMESTAMP_FORM) -> str:
+    """`moment` in UTC, written in one of TIMESTAMP_FORMS (by default the canonical 2020-07-11T21:23:15.000Z)."""
     moment = moment.astimezone(UTC)
+    if form == "offset-micros":
+        return moment.strftime("%Y-%m-%d %H:%M:%S.%f+00:00")
+    if form == "z-seconds":
+        return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
     return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def served_status(status: dict[str, Any], form: str) -> dict[str, Any]:
+    """The TaskStatus as an answer shows it: timestamps in `form` (the same dict for the canonical form)."""
+    if form == DEFAULT_TIMESTAMP_FORM:
+        return status
+    served = dict(status)
+    for name in TIMESTAMP_FIELDS:
+        value = served.get(name)
+        # A value that is no timestamp (stored on purpose by a test) is served as given.
+        if isinstance(value, str):
+            with contextlib.suppress(ValueError):
+                served[name] = format_timestamp(parse_timestamp(value), form)
+    return served
 
 
 def parse_timestamp(text: str) -> datetime:
@@ -93,6 +126,7 @@ class TaskRecord:
     created_at: datetime
     run: Run | None = None
     _json: bytes | None = None
+    _json_form: str = DEFAULT_TIMESTAMP_FORM
 
     @property
     def id(self) -> str:
@@ -109,10 +143,11 @@ class TaskRecord:
             return target.get("id")
         return None
 
-    def to_json(self) -> bytes:
+    def to_json(self, timestamp_form: str = DEFAULT_TIMESTAMP_FORM) -> bytes:
         # Pages of 250 tasks are served from these cached bytes; every change must call invalidate().
-        if self._json is None:
-            self._json = json.dumps(self.status, separators=_JSON_SEPARATORS).encode()
+        if self._json is None or self._json_form != timestamp_form:
+            self._json = json.dumps(served_status(self.status, timestamp_form), separators=_JSON_SEPARATORS).encode()
+            self._json_form = timestamp_form
         return self._json
 
     def invalidate(self) -> None:

@@ -16,6 +16,7 @@ from urllib.parse import parse_qs, urlsplit
 
 from .api import Reply, Request, apply_fault, check_request, error_reply, handle_api, is_deprecated_endpoint, json_reply, templated_path
 from .control import CONTROL_PREFIX, handle_control
+from .records import DEFAULT_TIMESTAMP_FORM
 from .tenant import DEFAULT_RATE_LIMIT, DEFAULT_TOKEN_TTL_S, RateLimit, Tenant
 from .validation import SECRET_PARAMETERS
 from .versions import version_for_path
@@ -128,6 +129,8 @@ class _Handler(BaseHTTPRequestHandler):
                 "path": request.path,
                 "template": templated_path(request.path),
                 "query": {name: ("***" if name in SECRET_PARAMETERS else values[-1]) for name, values in request.query.items()},
+                # What a PATCH carried, so tests can check its operations (token requests, which hold secrets, are left out).
+                "body": request.body.decode("utf-8", "replace") if request.method == "PATCH" else None,
                 "status": None if reply.drop_connection else reply.status,
                 "client_id": reply.client_id,
                 "api_version": version.name if version else ("oauth" if request.path == "/oauth/token" else None),
@@ -176,6 +179,8 @@ class Emulator:
         latency_ms: float = 0.0,
         require_experimental_header: bool = False,
         validate_requests: bool = False,
+        test_ops: str = "honour",
+        timestamp_form: str = DEFAULT_TIMESTAMP_FORM,
     ) -> None:
         if bool(tls_cert) != bool(tls_key):
             raise ValueError("TLS needs both tls_cert and tls_key")
@@ -191,6 +196,8 @@ class Emulator:
             latency_ms=latency_ms,
             require_experimental_header=require_experimental_header,
             validate_requests=validate_requests,
+            test_ops=test_ops,
+            timestamp_form=timestamp_form,
         )
         self._server: _Server | None = None
         self._port: int | None = None

@@ -17,20 +17,17 @@ from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import jsonpatch
-
 from . import filters
-from .records import Run, Source, TaskRecord, format_timestamp, make_task, parse_timestamp, task_message
+from .patching import checked_operations, normalise_completion_status, parse_test_ops, patched_status
+from .records import DEFAULT_TIMESTAMP_FORM, Run, Source, TaskRecord, format_timestamp, make_task, parse_timestamp, parse_timestamp_form, task_message
 from .seed import DEFAULT_GENERATED_TYPES, DEMO_SOURCES, SEED_NAMES, demo_tasks, generate_tasks
 from .validation import ValidationLog
-from .versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES, ApiVersion
+from .versions import TASK_DEFINITION_TYPES, ApiVersion
 
 RETENTION = timedelta(days=90)
 DEFAULT_TOKEN_TTL_S = 749
 REQUEST_LOG_LIMIT = 200_000
 
-# Fields a PATCH may change; any other path (id, type, created, launcher, ...) is refused with 400.
-PATCHABLE_FIELDS = frozenset({"completionStatus", "completed", "description", "progress", "percentComplete"})
 FAULT_KINDS = ("status", "drop", "slow", "rate_limit_storm")
 # Faults that can answer a request the tenant has already carried out (a 429 means it was not).
 APPLY_FIRST_KINDS = ("status", "drop")
@@ -39,10 +36,6 @@ BUILTIN_CLIENTS = (
     ("pat-0001-demo-client", "pat-demo-secret", True),
     ("api-0002-demo-client", "api-demo-secret", False),
 )
-
-
-class PatchError(ValueError):
-    """A JSON Patch the tenant refuses (answered with 400)."""
 
 
 @dataclass(frozen=True)
@@ -62,6 +55,8 @@ class Config:
     require_experimental_header: bool = False
     # Hold every API request to the vendor spec subsets (validation.py); a violation is answered with 400.
     validate_requests: bool = False
+    test_ops: str = "honour"  # one of patching.TEST_OPS_MODES
+    timestamp_form: str = DEFAULT_TIMESTAMP_FORM  # one of records.TIMESTAMP_FORMS
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -70,6 +65,8 @@ class Config:
             "token_ttl_s": self.token_ttl_s,
             "require_experimental_header": self.require_experimental_header,
             "validate_requests": self.validate_requests,
+            "test_ops": self.test_ops,
+            "timestamp_form": self.timestamp_form,
         }
 
 
@@ -149,6 +146,8 @@ class Tenant:
         latency_ms: float = 0.0,
         require_experimental_header: bool = False,
         validate_requests: bool = False,
+        test_ops: str = "honour",
+        timestamp_form: str = DEFAULT_TIMESTAMP_FORM,
     ) -> None:
         self._lock = threading.RLock()
         self._startup_config = Config(
@@ -157,6 +156,8 @@ class Tenant:
             token_ttl_s=float(token_ttl_s),
             require_experimental_header=require_experimental_header,
             validate_requests=validate_requests,
+            test_ops=parse_test_ops(test_ops),
+            timestamp_form=parse_timestamp_form(timestamp_form),
         )
         # Requests checked against the specs and violations not yet taken; survives reset() like clients do.
         self.validation = ValidationLog()
@@ -208,7 +209,9 @@ class Tenant:
             return replace(self._config)
 
     def configure(self, **settings: Any) -> dict[str, Any]:
-        """Change latency_ms, rate_limit (dict, count, "off" or None), token_ttl_s, require_experimental_header, validate_requests."""
+        """Change latency_ms, rate_limit (dict, count, "off" or None), token_ttl_s, require_experimental_header, test_ops,
+        timestamp_form (how answers write timestamps; cached record JSON is per form, so the switch is immediate),
+        validate_requests."""
         with self._lock:
             config = replace(self._config)
             for name, value in settings.items():
@@ -223,6 +226,10 @@ class Tenant:
                     config.require_experimental_header = bool(value)
                 elif name == "validate_requests":
                     config.validate_requests = bool(value)
+                elif name == "test_ops":
+                    config.test_ops = parse_test_ops(value)
+                elif name == "timestamp_form":
+                    config.timestamp_form = parse_timestamp_form(value)
                 else:
                     raise ValueError(f"unknown setting {name!r}; settings: {', '.join(Config().as_dict())}")
             self._config = config
@@ -477,7 +484,7 @@ class Tenant:
         """Add a task created `age_s` seconds ago; extra keyword arguments override TaskStatus fields."""
         definition_type = _normalise_definition_type(definition_type)
         if completion_status is not None:
-            completion_status = _normalise_completion_status(completion_status)
+            completion_status = normalise_completion_status(completion_status)
         with self._lock:
             source = self._source(source_id, source_name)
             record = make_task(
@@ -514,7 +521,7 @@ class Tenant:
         With `complete_after_reads=N` it completes instead once the API has served it N times (by id or in a list).
         """
         definition_type = _normalise_definition_type(definition_type)
-        final_status = _normalise_completion_status(completion_status)
+        final_status = normalise_completion_status(completion_status)
         if messages is None:
             messages = {
                 "WARNING": [task_message("WARN", "Completed with warnings.", "task_warning")],
@@ -586,7 +593,7 @@ class Tenant:
             record = self._records_by_id.get(task_id)
             if record is None or not self._is_retained(record, self.now()):
                 return None
-            body = record.to_json()
+            body = record.to_json(self._config.timestamp_form)
             record.served(self.now())
             return body
 
@@ -616,26 +623,20 @@ class Tenant:
             total = len(candidates)
             ordered = candidates[::-1] if descending else candidates
             page = ordered[offset : offset + limit]
-            bodies = [record.to_json() for record in page]
+            bodies = [record.to_json(self._config.timestamp_form) for record in page]
             for record in page:
                 record.served(self.now())
             return bodies, total
 
     def patch_task(self, task_id: str, operations: Any) -> bytes | None:
         """Apply a JSON Patch to a task; None when the task does not exist. Raises PatchError."""
-        operations = _checked_operations(operations)
+        operations = checked_operations(operations)
         with self._lock:
             self._advance_running()
             record = self._records_by_id.get(task_id)
             if record is None or not self._is_retained(record, self.now()):
                 return None
-            try:
-                patched = jsonpatch.apply_patch(record.status, operations, in_place=False)
-            except jsonpatch.JsonPatchTestFailed as exc:
-                raise PatchError(f"test operation failed, nothing was changed: {exc}") from exc
-            except (jsonpatch.JsonPatchException, jsonpatch.JsonPointerException) as exc:
-                raise PatchError(f"the patch cannot be applied: {exc}") from exc
-            _check_patched_status(patched)
+            patched = patched_status(record.status, operations, self._config.test_ops, self._config.timestamp_form)
             if patched != record.status:
                 patched["modified"] = format_timestamp(self.now())
             record.status = patched
@@ -644,7 +645,7 @@ class Tenant:
                 record.run = None
                 self._running.discard(record)
             record.invalidate()
-            return record.to_json()
+            return record.to_json(self._config.timestamp_form)
 
 
 def _normalise_definition_type(name: str) -> str:
@@ -652,76 +653,3 @@ def _normalise_definition_type(name: str) -> str:
     if normalised not in TASK_DEFINITION_TYPES:
         raise ValueError(f"unknown task definition type {name!r}; known: {', '.join(TASK_DEFINITION_TYPES)}")
     return normalised
-
-
-def _normalise_completion_status(value: Any) -> str:
-    if not isinstance(value, str) or value.upper() not in COMPLETION_STATUSES:
-        raise ValueError(f"completionStatus must be one of {', '.join(COMPLETION_STATUSES)} (any casing) or null")
-    return value.upper()
-
-
-def _top_level_field(pointer: Any) -> str:
-    if not isinstance(pointer, str) or not pointer.startswith("/"):
-        raise PatchError(f"path must be a JSON Pointer starting with '/', got {pointer!r}")
-    return pointer[1:].split("/", 1)[0].replace("~1", "/").replace("~0", "~")
-
-
-def _checked_operations(operations: Any) -> list[dict[str, Any]]:
-    """Refuse malformed operations and changes to fields a client may not change; normalise enum casing."""
-    if not isinstance(operations, list):
-        raise PatchError("the body must be a JSON array of JSON Patch operations")
-    checked: list[dict[str, Any]] = []
-    for position, operation in enumerate(operations):
-        if not isinstance(operation, dict) or "op" not in operation or "path" not in operation:
-            raise PatchError(f"operation {position} must be an object with 'op' and 'path'")
-        op = operation["op"]
-        if op not in ("add", "remove", "replace", "move", "copy", "test"):
-            raise PatchError(f"operation {position}: unknown op {op!r}")
-        if op in ("add", "replace", "test") and "value" not in operation:
-            raise PatchError(f"operation {position}: {op} needs a 'value'")
-        if "value" in operation and operation["value"] is None:
-            raise PatchError(
-                f"operation {position}: {op} {operation['path']} has a null value; JsonPatchOperation.value must be a string, boolean, integer, object or array"
-            )
-        touched = [operation["path"]]
-        if op in ("move", "copy"):
-            if "from" not in operation:
-                raise PatchError(f"operation {position}: {op} needs 'from'")
-            if op == "move":
-                touched.append(operation["from"])
-        for pointer in touched:
-            field_name = _top_level_field(pointer)
-            if op != "test" and field_name not in PATCHABLE_FIELDS:
-                raise PatchError(f"operation {position}: {pointer} cannot be changed; changeable fields: {', '.join(sorted(PATCHABLE_FIELDS))}")
-        operation = dict(operation)
-        if operation["path"] == "/completionStatus" and isinstance(operation.get("value"), str):
-            operation["value"] = operation["value"].upper()
-        checked.append(operation)
-    return checked
-
-
-def _check_patched_status(status: dict[str, Any]) -> None:
-    for name in PATCHABLE_FIELDS:
-        if name not in status:
-            raise PatchError(f"{name} is required and cannot be removed")
-    completion_status = status["completionStatus"]
-    if completion_status is not None:
-        try:
-            status["completionStatus"] = _normalise_completion_status(completion_status)
-        except ValueError as exc:
-            raise PatchError(str(exc)) from exc
-    completed = status["completed"]
-    if completed is not None:
-        try:
-            status["completed"] = format_timestamp(parse_timestamp(completed)) if isinstance(completed, str) else None
-        except ValueError as exc:
-            raise PatchError(f"completed must be an RFC 3339 date-time with a time zone: {exc}") from exc
-        if status["completed"] is None:
-            raise PatchError("completed must be an RFC 3339 date-time string or null")
-    percent = status["percentComplete"]
-    if isinstance(percent, bool) or not isinstance(percent, int) or not 0 <= percent <= 100:
-        raise PatchError("percentComplete must be an integer from 0 to 100")
-    if not isinstance(status["description"], str):
-        raise PatchError("description must be a string")
-    if status["progress"] is not None and not isinstance(status["progress"], str):
-        raise PatchError("progress must be a string or null")

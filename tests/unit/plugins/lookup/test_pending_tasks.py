@@ -12,7 +12,7 @@ from unittest.mock import Mock
 import pytest
 import yaml
 from ansible import constants as C
-from ansible.errors import AnsibleError
+from ansible.errors import AnsibleLookupError
 from ansible.parsing.dataloader import DataLoader
 from ansible.template import Templar, trust_as_template
 
@@ -217,7 +217,7 @@ def test_type_and_source_become_structured_filters(client: Mock) -> None:
 )
 def test_bad_options_fail_before_any_client_exists(client: Mock, options: dict[str, Any], expected: str) -> None:
     keywords = {"base_url": "https://acme.api.identitynow.com", "client_id": "c", "client_secret": "s", **options}
-    with pytest.raises(AnsibleError) as caught:
+    with pytest.raises(AnsibleLookupError) as caught:
         lookup().run([], variables={}, **keywords)
     assert expected in str(caught.value)
     assert client.built_configs == []
@@ -226,14 +226,14 @@ def test_bad_options_fail_before_any_client_exists(client: Mock, options: dict[s
 def test_client_errors_become_ansible_errors_with_the_same_message(client: Mock) -> None:
     failure = IscServerError(method="GET", path="/beta/task-status/pending-tasks", status=500, tracking_id="t-1")
     client.iter_pending_tasks.side_effect = failure
-    with pytest.raises(AnsibleError) as caught:
+    with pytest.raises(AnsibleLookupError) as caught:
         lookup().run([], variables={}, base_url="https://acme.api.identitynow.com", client_id="c", client_secret="s")
     assert str(failure) in str(caught.value)
     assert caught.value.__cause__ is failure
 
 
 def test_terms_are_refused(client: Mock) -> None:
-    with pytest.raises(AnsibleError, match="takes no terms"):
+    with pytest.raises(AnsibleLookupError, match="takes no terms"):
         lookup().run(["6h"], variables={}, base_url="https://acme.api.identitynow.com", client_id="c", client_secret="s")
     assert client.built_configs == []
 
@@ -243,12 +243,12 @@ def test_missing_client_library_is_reported(monkeypatch: pytest.MonkeyPatch, no_
         raise IscMissingLibraryError("The Python library requests (and urllib3) is required on the host that runs this task.")
 
     monkeypatch.setattr(pending_tasks, "IscClient", without_requests)
-    with pytest.raises(AnsibleError, match="library requests"):
+    with pytest.raises(AnsibleLookupError, match="library requests"):
         lookup().run([], variables={}, base_url="https://acme.api.identitynow.com", client_id="c", client_secret="s")
 
 
 def test_unknown_options_are_named(client: Mock) -> None:
-    with pytest.raises(AnsibleError) as caught:
+    with pytest.raises(AnsibleLookupError) as caught:
         lookup().run([], variables={}, base_url="https://acme.api.identitynow.com", client_id="c", client_secret="s", older="6h")
     assert "Invalid option 'older'" in str(caught.value) and "older_than" in str(caught.value)
     assert client.built_configs == []

@@ -12,7 +12,7 @@ import pytest
 pytest.importorskip("isc_emulator", reason="the ISC emulator (tests/emulator) is not installed here; hacking/test.sh runs these tests")
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _client as client_module  # noqa: E402
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, _RateBudget, _Token  # noqa: E402
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, _RateBudget, _Token, validate_task_id  # noqa: E402
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # noqa: E402
     IscAuthenticationError,
     IscBadRequestError,
@@ -22,6 +22,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (  # 
     IscNotFoundError,
     IscRateLimitError,
     IscServerError,
+    error_for_status,
 )
 
 PAT = ("pat-0001-demo-client", "pat-demo-secret")
@@ -367,10 +368,14 @@ def test_pending_is_the_same_on_every_version(emulator, version):
     assert pending == expected and len(expected) >= 3
     assert client.count_pending_tasks() == len(expected)
     counts = emulator.tenant.request_counts()
-    if version in ("beta", "v2024", "v2025"):
+    if version in ("beta", "v2024"):
+        # Their list has completed tasks only (task-management.beta.yaml, getTaskStatusList): the deprecated endpoint is the one way.
         assert counts.get(f"HEAD /{version}/task-status/pending-tasks") == 1
     else:
+        # v2025 documents `completionStatus isnull` on its list (task-management.v2025.yaml): the deprecated endpoint is not used.
         assert not any("pending-tasks" in key for key in counts)
+        lists = [entry for entry in api_requests(emulator, "GET") if "pending-tasks" not in entry["path"]]
+        assert lists and all("completionStatus isnull" in entry["query"].get("filters", "") for entry in lists)
 
 
 @pytest.mark.parametrize("version", VERSIONS)
@@ -474,7 +479,7 @@ def test_proxy_from_the_environment_is_used(emulator, monkeypatch):
         monkeypatch.delenv("no_proxy", raising=False)
         assert make_client(emulator).count_tasks() == 1
         assert any(line.startswith("POST http://127.0.0.1") and "/oauth/token" in line for line in proxy.seen)
-        assert any("/beta/task-status" in line for line in proxy.seen)
+        assert any("/task-status/v1" in line for line in proxy.seen)
         monkeypatch.setenv("NO_PROXY", "127.0.0.1")
         before = len(proxy.seen)
         assert make_client(emulator).count_tasks() == 1
@@ -550,12 +555,56 @@ def test_tasks_leaving_the_90_day_window_during_a_listing_push_no_other_task_out
     assert lasting <= set(ids), f"{len(lasting - set(ids))} tasks that stayed were missed"
 
 
-def test_v1_error_paths_name_the_template_not_the_id(emulator):
-    client = make_client(emulator, api_version="v1")
+def test_error_paths_name_the_real_task_id(emulator):
+    client = make_client(emulator, api_version="v1", retries=0)
     emulator.tenant.inject_fault("status", status=500, count=10, path_contains="/task-status")
     with pytest.raises(IscServerError) as caught:
         client.get_task("2c9180835d2e5168015d32f890ca1581")
-    assert caught.value.path == "/task-status/v1/{id}"
+    assert caught.value.path == "/task-status/v1/2c9180835d2e5168015d32f890ca1581"
+    assert "GET /task-status/v1/2c9180835d2e5168015d32f890ca1581" in str(caught.value)
+
+
+def test_500_is_retried_for_reads(emulator):
+    emulator.tenant.add_task()
+    client = make_client(emulator)
+    emulator.tenant.inject_fault("status", status=500, count=2, path_contains="/task-status")
+    assert client.count_tasks() == 1
+    assert len([entry for entry in api_requests(emulator, "GET")]) == 3
+
+
+def test_500_on_patch_is_not_repeated(emulator):
+    task = emulator.tenant.add_task(completion_status=None)
+    client = make_client(emulator)
+    emulator.tenant.inject_fault("status", status=500, count=1, method="PATCH")
+    with pytest.raises(IscServerError):
+        client.patch_task(task["id"], [{"op": "replace", "path": "/description", "value": "x"}])
+    assert len(api_requests(emulator, "PATCH")) == 1
+
+
+@pytest.mark.parametrize("version", ["beta", "v2024"])
+def test_deprecated_answer_is_warned_once_naming_the_version_to_move_to(emulator, version):
+    emulator.tenant.reset(seed="demo")
+    warnings: list[str] = []
+    client = make_client(emulator, api_version=version, warnings=warnings)
+    list(client.iter_pending_tasks())
+    client.count_pending_tasks()
+    deprecated = [warning for warning in warnings if "X-Deprecated" in warning]
+    assert len(deprecated) == 1
+    assert f"/{version}/task-status/pending-tasks" in deprecated[0] and "api_version: v1" in deprecated[0]
+
+
+@pytest.mark.parametrize("task_id", ["pending-tasks", "PENDING-TASKS", "", " ", "a b", "a/b", "a?b", "a#b", "a%2Fb", "a..b", ".."])
+def test_ids_that_are_not_one_path_segment_are_refused(task_id):
+    with pytest.raises(IscConfigError) as caught:
+        validate_task_id(task_id, option="ids")
+    assert caught.value.option == "ids"
+
+
+def test_ca_path_with_validate_certs_false_is_refused(tls_emulator):
+    server, ca_file = tls_emulator
+    with pytest.raises(IscConfigError) as caught:
+        ClientConfig.from_options({"base_url": server.url, "client_id": "a", "client_secret": "b", "ca_path": str(ca_file), "validate_certs": False})
+    assert caught.value.option == "ca_path" and "validate_certs" in str(caught.value)
 
 
 def test_token_repr_hides_the_token():
@@ -577,3 +626,27 @@ def test_what_a_retry_sleeps_is_what_max_retry_wait_counts(monkeypatch):
     assert len(slept) == 4 and len(resent) == 4
     assert all(wait >= client_module.MIN_RATE_LIMITED_WAIT for wait in slept)
     assert retry.waited == pytest.approx(sum(slept))
+
+
+def test_a_host_name_that_does_not_resolve_fails_at_once_naming_base_url():
+    warnings: list[str] = []
+    client = IscClient(ClientConfig.from_options({"base_url": "https://acme-typo.invalid", "client_id": "a", "client_secret": "b"}), warn=warnings.append)
+    with pytest.raises(IscConnectionError) as caught:
+        client.count_tasks()
+    assert "base_url" in str(caught.value) and "acme-typo.invalid" in str(caught.value) and "does not resolve" in str(caught.value)
+    assert warnings == [], "not retried"
+
+
+def test_a_base_url_without_a_token_endpoint_is_named(emulator):
+    client = make_client(emulator, retries=0)
+    emulator.tenant.inject_fault("status", status=404, count=1, path_contains="/oauth/token")
+    with pytest.raises(IscNotFoundError) as caught:
+        client.count_tasks()
+    assert "does not look like an ISC tenant's API" in str(caught.value) and emulator.url in str(caught.value)
+
+
+@pytest.mark.parametrize(("method", "needs"), [("GET", "idn:task-management:read"), ("PATCH", "idn:task-management:write")])
+def test_403_names_the_scope_and_user_levels_of_the_operation(method, needs):
+    error = error_for_status(403)(method=method, path="/task-status/v1/x", status=403)
+    assert needs in error.hint and "ORG_ADMIN" in error.hint
+    assert ("not HELPDESK" in error.hint) == (method == "PATCH")

@@ -12,7 +12,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._durations import (
     parse_duration,
     parse_timestamp,
     task_age,
-    task_started_at,
+    task_last_progress,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError
 
@@ -89,9 +89,21 @@ def test_parse_timestamp_returns_none_for_unreadable_values(value: object) -> No
     assert parse_timestamp(value) is None
 
 
-def test_age_counts_from_launched_when_present() -> None:
-    task = {"created": "2025-03-01T00:00:00Z", "launched": "2025-03-10T06:00:00Z"}
-    assert task_started_at(task) == datetime(2025, 3, 10, 6, tzinfo=UTC)
+def test_age_counts_from_launched_when_never_modified() -> None:
+    task = {"created": "2025-03-01T00:00:00Z", "launched": "2025-03-10T06:00:00Z", "modified": None}
+    assert task_last_progress(task) == datetime(2025, 3, 10, 6, tzinfo=UTC)
+    assert task_age(task, NOW) == timedelta(hours=6)
+
+
+def test_age_counts_from_the_last_progress() -> None:
+    # Launched ten days ago, progressed a minute ago: not stuck for 6h.
+    task = {"created": "2025-02-28T00:00:00Z", "launched": "2025-02-28T00:00:05Z", "modified": "2025-03-10 11:59:00.000000+00:00"}
+    assert task_age(task, NOW) == timedelta(minutes=1)
+    assert not is_older_than(task, timedelta(hours=6), NOW)
+
+
+def test_unreadable_modified_falls_back_to_launched() -> None:
+    task = {"launched": "2025-03-10T06:00:00Z", "modified": "not a time"}
     assert task_age(task, NOW) == timedelta(hours=6)
 
 

@@ -126,8 +126,15 @@ def test_clearing_pending_task_defaults_to_error_and_now():
         {"op": "replace", "path": "/completionStatus", "value": "ERROR"},
         {"op": "replace", "path": "/completed", "value": NOW_TEXT},
     ]
-    # Null status fields are guarded through modified: ISC's JsonPatchOperation.value cannot be null.
-    assert plan.guarded_operations() == [{"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"}, *plan.operations]
+    # Null status fields cannot be tested (ISC's JsonPatchOperation.value cannot be null): a pending task is guarded by
+    # its percentComplete and progress, and by modified as served (what moves when another job finishes it).
+    assert plan.operations_to_send(True) == [
+        {"op": "test", "path": "/percentComplete", "value": 10},
+        {"op": "test", "path": "/progress", "value": "Started"},
+        {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"},
+        *plan.operations,
+    ]
+    assert plan.operations_to_send(False) == plan.operations
     assert plan.diff()["before"] == {"completionStatus": None, "completed": None}
     assert plan.diff()["after"] == {"completionStatus": "ERROR", "completed": NOW_TEXT}
 
@@ -169,9 +176,10 @@ def test_force_overwrites_a_finished_task_but_keeps_its_completed_time():
 
     assert plan.changes
     assert plan.operations == [{"op": "replace", "path": "/completionStatus", "value": "ERROR"}]
-    assert plan.guarded_operations()[:2] == [
+    assert plan.operations_to_send(True)[:3] == [
         {"op": "test", "path": "/completionStatus", "value": "SUCCESS"},
-        {"op": "test", "path": "/completed", "value": "2024-01-01T00:00:00.000Z"},
+        {"op": "test", "path": "/percentComplete", "value": 10},
+        {"op": "test", "path": "/progress", "value": "Started"},
     ]
 
 
@@ -182,9 +190,9 @@ def no_null_values(operations: list[dict[str, Any]]) -> bool:
 @pytest.mark.parametrize(
     ("status", "completed", "expected_guards"),
     [
-        (None, None, [("/modified", "2024-05-17T18:00:00.000Z")]),
-        ("SUCCESS", None, [("/completionStatus", "SUCCESS"), ("/modified", "2024-05-17T18:00:00.000Z")]),
-        ("SUCCESS", NOW_TEXT, [("/completionStatus", "SUCCESS"), ("/completed", NOW_TEXT)]),
+        (None, None, [("/percentComplete", 10), ("/progress", "Started"), ("/modified", "2024-05-17T18:00:00.000Z")]),
+        ("SUCCESS", None, [("/completionStatus", "SUCCESS"), ("/percentComplete", 10), ("/progress", "Started")]),
+        ("SUCCESS", NOW_TEXT, [("/completionStatus", "SUCCESS"), ("/percentComplete", 10), ("/progress", "Started")]),
     ],
 )
 def test_guards_never_send_a_null_value(status, completed, expected_guards):
@@ -192,23 +200,35 @@ def test_guards_never_send_a_null_value(status, completed, expected_guards):
     plan = ts.plan_change(task, desired(completion_status="ERROR", force=True, completed="2024-05-18T00:00:00Z"), NOW)
 
     assert [(guard["path"], guard["value"]) for guard in plan.guards()] == expected_guards
-    assert no_null_values(plan.guarded_operations())
-    assert patched(task, plan.guarded_operations()) == plan.after
+    assert no_null_values(plan.operations_to_send(True))
+    assert patched(task, plan.operations_to_send(True)) == plan.after
 
 
-def test_pending_task_without_modified_goes_unguarded_rather_than_tested_against_null():
-    plan = ts.plan_change(make_task(modified=None, percentComplete=None), desired(), NOW)
+def test_pending_task_without_testable_values_goes_unguarded_rather_than_tested_against_null():
+    plan = ts.plan_change(make_task(percentComplete=None, progress=None, modified=None), desired(), NOW)
 
     assert plan.guards() == []
-    assert plan.guarded_operations() == plan.operations
-    assert no_null_values(plan.guarded_operations())
+    assert plan.operations_to_send(True) == plan.operations
+    assert no_null_values(plan.operations_to_send(True))
 
 
-def test_queued_task_without_modified_is_guarded_by_its_percent_complete():
-    plan = ts.plan_change(make_task(modified=None, launched=None, percentComplete=0), desired(), NOW)
+def test_a_finished_task_is_guarded_without_timestamps():
+    plan = ts.plan_change(make_task(status="SUCCESS", completed=NOW_TEXT), desired(completion_status="ERROR", force=True), NOW)
+    assert plan.guards()
+    assert not [guard for guard in plan.guards() if guard["path"] in ("/created", "/modified", "/launched", "/completed")]
+
+
+def test_a_pending_task_s_modified_guard_is_sent_exactly_as_served():
+    served = "2024-05-17 18:00:00.000000+00:00"
+    plan = ts.plan_change(make_task(modified=served), desired(), NOW)
+    assert {"op": "test", "path": "/modified", "value": served} in plan.guards()
+
+
+def test_queued_task_without_progress_text_is_guarded_by_its_percent_complete():
+    plan = ts.plan_change(make_task(modified=None, launched=None, percentComplete=0, progress=None), desired(), NOW)  # queued
 
     assert plan.guards() == [{"op": "test", "path": "/percentComplete", "value": 0}]
-    assert no_null_values(plan.guarded_operations())
+    assert no_null_values(plan.operations_to_send(True))
 
 
 def test_raw_patch_test_values_are_sent_as_written():
@@ -217,7 +237,7 @@ def test_raw_patch_test_values_are_sent_as_written():
     plan = ts.plan_change(make_task(modified=written), desired(patch=raw), NOW)
 
     assert plan.changes, plan.left_alone
-    sent = plan.guarded_operations()
+    sent = plan.operations_to_send(True)
     assert {"op": "test", "path": "/modified", "value": written} in sent
     assert {"op": "replace", "path": "/completed", "value": "2024-05-17T17:00:00.000Z"} in sent
 
@@ -229,11 +249,15 @@ def test_raw_patch_test_operations_are_sent_ahead_of_the_changes():
     ]
     plan = ts.plan_change(make_task(), desired(patch=raw), NOW)
 
-    assert plan.guarded_operations() == [
+    assert plan.operations_to_send(True) == [
+        {"op": "test", "path": "/percentComplete", "value": 10},
+        {"op": "test", "path": "/progress", "value": "Started"},
         {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"},
         {"op": "test", "path": "/progress", "value": "Started"},
         {"op": "replace", "path": "/description", "value": "Cleared"},
     ]
+    # guard: never sends no test operation, the raw patch's own included (they were checked locally).
+    assert plan.operations_to_send(False) == [{"op": "replace", "path": "/description", "value": "Cleared"}]
 
 
 def test_raw_patch_is_applied_locally_and_only_its_difference_is_sent():
@@ -319,8 +343,8 @@ def test_applying_a_plan_reaches_a_state_that_needs_no_further_change(current_st
     if current_status is None:
         assert plan.changes
     if plan.changes:
-        assert no_null_values(plan.guarded_operations())
-        after = patched(task, plan.guarded_operations())
+        assert no_null_values(plan.operations_to_send(True))
+        after = patched(task, plan.operations_to_send(True))
         assert after == plan.after
         second = ts.plan_change(after, wanted, NOW + timedelta(hours=1))
         assert second.operations == [] and not second.changes
@@ -351,7 +375,7 @@ def test_patch_is_guarded_and_result_read_back():
     outcome = ts.set_task_state(client, "t1", desired(description="Stuck"), check_mode=False, now=NOW)
 
     sent = client.patch_task.call_args.args[1]
-    assert sent[0] == {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"}
+    assert sent[0] == {"op": "test", "path": "/percentComplete", "value": 10}
     assert no_null_values(sent)
     assert outcome.changed and outcome.task["description"] == "Stuck"
     assert set(outcome.diff["after"]) == {"completionStatus", "completed", "description"}
@@ -428,15 +452,79 @@ def test_refused_value_fails_naming_what_was_sent_and_keeps_the_api_error():
     client = mock_client()
     client.get_task.side_effect = [make_task(), make_task()]
     client.patch_task.side_effect = bad_request()
+    warnings: list[str] = []
+    guard = ts.GuardPolicy("auto", warnings.append)
 
     with pytest.raises(IscBadRequestError) as caught:
-        ts.set_task_state(client, "t1", desired(completion_status="temperror"), check_mode=False, now=NOW)
+        ts.set_task_state(client, "t1", desired(completion_status="temperror"), check_mode=False, now=NOW, guard=guard)
     assert "completionStatus='TEMPERROR'" in str(caught.value)
     assert "HTTP 400" in str(caught.value) and "test failed" in str(caught.value)
     assert "filters" not in str(caught.value) and "values sent" in str(caught.value)
     assert (caught.value.status, caught.value.tracking_id) == (400, "abc123")
     assert caught.value.to_fail_json()["tracking_id"] == "abc123"
-    assert caught.value.details["sent"][0]["op"] == "test"
+    # Refused with and without guards: the values are what ISC refuses, so the guards stay on and nothing is warned.
+    assert caught.value.details["sent"] == [
+        {"op": "replace", "path": "/completionStatus", "value": "TEMPERROR"},
+        {"op": "replace", "path": "/completed", "value": NOW_TEXT},
+    ]
+    assert client.patch_task.call_count == 2
+    assert guard.active and warnings == []
+
+
+def test_auto_guard_sends_the_change_once_more_unguarded_when_the_task_did_not_move():
+    client = mock_client("v2025")
+    tasks = {task_id: make_task(task_id) for task_id in ("t1", "t2", "t3")}
+    client.iter_tasks.return_value = iter(tasks.values())
+    client.get_task.side_effect = lambda task_id: tasks[task_id]
+
+    def tenant_refusing_tests(task_id: str, operations: list[dict[str, Any]]) -> dict[str, Any]:
+        if any(operation["op"] == "test" for operation in operations):
+            raise bad_request()
+        return patched(tasks[task_id], operations)
+
+    client.patch_task.side_effect = tenant_refusing_tests
+    warnings: list[str] = []
+
+    outcomes = ts.set_many_task_states(client, list(tasks), desired(), check_mode=False, now=NOW, guard=ts.GuardPolicy("auto", warnings.append))
+
+    assert [outcome.changed for outcome in outcomes] == [True, True, True]
+    sent = [(call.args[0], any(op["op"] == "test" for op in call.args[1])) for call in client.patch_task.call_args_list]
+    # t1: guarded, refused, then unguarded; t2 and t3: unguarded from the start (the rest of the run).
+    assert sent == [("t1", True), ("t1", False), ("t2", False), ("t3", False)]
+    assert len(warnings) == 1 and "guard" in warnings[0] and "t1" in warnings[0]
+
+
+def test_always_guard_never_sends_an_unguarded_patch_and_names_the_option():
+    client = mock_client()
+    client.get_task.side_effect = [make_task(), make_task()]
+    client.patch_task.side_effect = bad_request()
+
+    with pytest.raises(IscBadRequestError) as caught:
+        ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW, guard=ts.GuardPolicy("always"))
+    assert "guard" in caught.value.hint and "not changed since it was read" in caught.value.hint
+    assert client.patch_task.call_count == 1
+
+
+def test_never_guard_sends_no_test_operation():
+    client = mock_client()
+    client.get_task.return_value = make_task()
+    client.patch_task.side_effect = lambda task_id, operations: patched(make_task(), operations)
+
+    outcome = ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW, guard=ts.GuardPolicy("never"))
+
+    assert outcome.changed
+    (operations,) = (call.args[1] for call in client.patch_task.call_args_list)
+    assert [operation["op"] for operation in operations] == ["replace", "replace"]
+
+
+def test_unguarded_patch_refused_by_a_task_that_did_not_move_fails_as_refused_values():
+    client = mock_client()
+    client.get_task.side_effect = [make_task(), make_task()]
+    client.patch_task.side_effect = bad_request()
+
+    with pytest.raises(IscBadRequestError) as caught:
+        ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW, guard=ts.GuardPolicy("never"))
+    assert "values sent" in str(caught.value)
     assert client.patch_task.call_count == 1
 
 
@@ -465,19 +553,20 @@ def test_task_that_progressed_meanwhile_is_planned_again_and_sent_once_more():
     assert outcome.changed and not outcome.failed and not outcome.left_alone
     assert outcome.task["completionStatus"] == "ERROR"
     first, second = (call.args[1][0] for call in client.patch_task.call_args_list)
-    assert first == {"op": "test", "path": "/modified", "value": "2024-05-17T18:00:00.000Z"}
-    assert second == {"op": "test", "path": "/modified", "value": "2024-05-17T19:00:00.000Z"}
+    assert first == {"op": "test", "path": "/percentComplete", "value": 10}
+    assert second == {"op": "test", "path": "/percentComplete", "value": 40}
 
 
 def test_refusal_after_the_second_plan_is_reported_as_refused_when_nothing_moved_since():
     client = mock_client()
-    progressed = make_task(modified="2024-05-17T19:00:00.000Z")
+    progressed = make_task(modified="2024-05-17T19:00:00.000Z", percentComplete=40)
     client.get_task.side_effect = [make_task(), progressed, progressed]
     client.patch_task.side_effect = [bad_request(), bad_request()]
 
     with pytest.raises(IscBadRequestError) as caught:
         ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
-    assert caught.value.details["sent"][0]["value"] == "2024-05-17T19:00:00.000Z"
+    # No third PATCH: a task gets two at most.
+    assert caught.value.details["sent"][0] == {"op": "test", "path": "/percentComplete", "value": 40}
     assert client.patch_task.call_count == 2
 
 
@@ -788,3 +877,57 @@ def test_wait_for_many_reports_each_task():
     assert [(o.id, o.failed) for o in outcomes] == [("a", False), ("b", True), ("c", True)]
     assert "90 days" in outcomes[2].msg
     assert [call.args[0] for call in client.get_task.call_args_list].count("a") == 1
+
+
+def test_wait_goes_on_through_failed_polls_and_warns_once_per_cause():
+    client = mock_client()
+    clock = FakeClock()
+    outage = IscServerError(method="GET", path="/task-status/v1/t1", status=500, attempts=6)
+    client.get_task.side_effect = [make_task(), outage, outage, make_task(status="SUCCESS", completed=NOW_TEXT)]
+    warnings: list[str] = []
+
+    (outcome,) = ts.wait_for_tasks(client, ["t1"], timeout=60, interval=10, fail_on_error=True, clock=clock, sleep=clock.sleep, warn=warnings.append)
+
+    assert not outcome.failed and outcome.task["completionStatus"] == "SUCCESS"
+    assert clock.sleeps == [10, 10, 10]
+    assert len(warnings) == 1 and "HTTP 500" in warnings[0] and "wait_timeout" in warnings[0]
+
+
+def test_wait_that_only_fails_to_poll_times_out():
+    client = mock_client()
+    clock = FakeClock()
+    client.get_task.side_effect = IscConnectionError("Could not complete ISC API GET /task-status/v1/t1: connection refused.")
+
+    (outcome,) = ts.wait_for_tasks(client, ["t1"], timeout=25, interval=10, fail_on_error=True, clock=clock, sleep=clock.sleep)
+
+    assert outcome.failed and isinstance(outcome.error, IscWaitTimeoutError)
+    assert clock.sleeps == [10, 10, 5]
+
+
+@pytest.mark.parametrize(
+    "served",
+    [
+        "2024-05-17 19:33:16.470000+00:00",  # the v2024+ spec examples' form
+        "2024-05-17T21:33:16.470+02:00",  # another offset
+        "2024-05-17T19:33:16Z",  # fraction dropped
+        "2024-05-17T19:33:16.470123Z",  # more precision than sent
+    ],
+)
+def test_read_back_accepts_a_completed_time_the_tenant_wrote_otherwise(served):
+    client = mock_client()
+    client.get_task.return_value = make_task()
+    client.patch_task.side_effect = lambda task_id, operations: {**patched(make_task(), operations), "completed": served}
+
+    outcome = ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
+
+    assert outcome.changed and not outcome.failed, outcome.msg
+
+
+def test_read_back_refuses_a_completed_time_a_second_off():
+    client = mock_client()
+    client.get_task.return_value = make_task()
+    client.patch_task.side_effect = lambda task_id, operations: {**patched(make_task(), operations), "completed": "2024-05-17T19:33:17.470Z"}
+
+    outcome = ts.set_task_state(client, "t1", desired(), check_mode=False, now=NOW)
+
+    assert outcome.changed and outcome.failed

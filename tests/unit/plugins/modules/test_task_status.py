@@ -121,8 +121,25 @@ def test_run_many_fails_at_the_end_with_every_outcome():
         ("gone", False, False, True),
     ]
     assert result["changed"] is True
-    assert [task["id"] for task in result["tasks"]] == ["a", "b"]
+    # A failing result is printed whole by Ansible: it names the tasks but carries no whole task object.
+    assert "tasks" not in result and not any("task" in entry for entry in result["results"])
+    assert [entry["name"] for entry in result["results"]] == ["Cloud Account Aggregation", "Cloud Account Aggregation", "gone"]
     assert [entry["before_header"] for entry in result["diff"]] == ["task a"]
+
+
+def test_run_many_reports_a_failure_repeated_over_every_task_once_with_a_count():
+    client = mock_client("v2025")
+    tasks = [make_task(task_id) for task_id in ("a", "b", "c", "d", "e")]
+    client.iter_tasks.return_value = iter(tasks)
+    client.patch_task.side_effect = IscForbiddenError(method="PATCH", path="/v2025/task-status/a", status=403, tracking_id="t-1", error_text="Forbidden")
+    request = task_status.build_request(params(ids=[task["id"] for task in tasks]))
+
+    result, failure = task_status.run(request, client, check_mode=False, diff=False, now=NOW)
+
+    assert failure.startswith("5 of 5 tasks failed. HTTP 403 on 5 of 5 tasks (Cloud Account Aggregation):")
+    assert failure.count("idn:task-management:write") == 1 and "HELPDESK" in failure
+    assert "/v2025/task-status/a" not in failure, "the cause, not one task's request"
+    assert client.patch_task.call_count == 1, "the error would repeat: no PATCH after the first"
 
 
 def test_run_wait_raises_the_timeout_for_one_task():

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from typing import Any
 from unittest.mock import Mock
 
@@ -22,7 +23,8 @@ TASK_B = {"id": "task-b", "completionStatus": None}
 
 
 def params(**overrides: Any) -> dict[str, Any]:
-    base = {"id": None, "filters": None, "sorters": None, "offset": None, "limit": None, "pending": False, "count_only": False, "fields": None}
+    base = {"id": None, "filters": None, "sorters": None, "offset": None, "limit": None, "pending": False, "count_only": False}
+    base.update({"fields": None, "older_than": None})
     base.update(overrides)
     return base
 
@@ -138,6 +140,30 @@ class TestRun:
         assert result == {"changed": False, "tasks": [TASK_B], "count": 1}
         client.iter_pending_tasks.assert_called_once_with({"sourceId": "s"}, limit=5)
         client.iter_tasks.assert_not_called()
+
+    def test_older_than_keeps_tasks_without_progress_that_long_stalest_first(self) -> None:
+        now = datetime.now(UTC)
+        stamp = lambda ago: (now - ago).strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
+        long_run = {"id": "long", "launched": stamp(timedelta(days=4)), "modified": stamp(timedelta(minutes=1))}
+        stuck = {"id": "stuck", "launched": stamp(timedelta(hours=3)), "modified": None}
+        stucker = {"id": "stucker", "launched": stamp(timedelta(days=2)), "modified": stamp(timedelta(hours=5))}
+        client = mock_client("v1")
+        client.iter_pending_tasks.side_effect = lambda filters: iter([long_run, stuck, stucker])
+
+        result = run(TaskQuery(pending=True, older_than=timedelta(hours=2)), client)
+        assert [task["id"] for task in result["tasks"]] == ["stucker", "stuck"]
+        assert run(TaskQuery(pending=True, older_than=timedelta(hours=2), count_only=True), client)["count"] == 2
+        assert [task["id"] for task in run(TaskQuery(pending=True, older_than=timedelta(hours=2), limit=1), client)["tasks"]] == ["stucker"]
+
+    def test_older_than_needs_pending(self) -> None:
+        with pytest.raises(IscConfigError) as raised:
+            build_query(params(older_than="2h"), API_VERSIONS["v1"])
+        assert raised.value.option == "older_than" and "pending" in str(raised.value)
+
+    def test_bad_older_than_is_refused_by_name(self) -> None:
+        with pytest.raises(IscConfigError) as raised:
+            build_query(params(pending=True, older_than="2 fortnights"), API_VERSIONS["v1"])
+        assert raised.value.option == "older_than"
 
     def test_count_only(self) -> None:
         client = mock_client()
