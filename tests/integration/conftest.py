@@ -293,6 +293,19 @@ class AnsibleRunner:
         return self.run(command, run_env, results_file, expect_rc)
 
 
+def release_when_held(emulator: Any, future: Any) -> None:
+    """Let the PATCH a ``slow`` fault holds go on once it has arrived, so a change the test made lies before it.
+
+    A race test holds a module's PATCH with a long ``slow`` fault, changes a task, then calls this: no part of the
+    race depends on how fast this machine is (the 120 s only tell a module that never PATCHes from a slow one).
+    """
+    deadline = time.monotonic() + 120
+    while not emulator.tenant.holding():
+        assert time.monotonic() < deadline and not future.done(), "the module never sent the PATCH the emulator was to hold"
+        time.sleep(0.02)
+    emulator.tenant.release_held()
+
+
 @pytest.fixture
 def ansible_runner(emulator: Any, tmp_path: Path) -> AnsibleRunner:
     return AnsibleRunner(emulator, tmp_path)

@@ -16,6 +16,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
+from conftest import release_when_held
 
 TEST_OP_MODES = ["honour", "reject", "ignore", "fail-timestamps"]
 STALE_S = 3 * 3600
@@ -108,12 +109,12 @@ def test_guard_always_fails_naming_guard_and_sends_nothing_unguarded(emulator, r
 
 @pytest.mark.parametrize("test_ops", TEST_OP_MODES)
 def test_task_that_finished_right_after_the_read(emulator, run_playbook, test_ops):
-    """The module reads both tasks in one list read; the emulator holds the first PATCH for 2 s, and once the read is
-    answered the test finishes the other task, before the module gets to its PATCH."""
+    """The module reads both tasks in one list read; the emulator holds the first PATCH, and once the read is
+    answered the test finishes the other task, then lets the held PATCH go: before the module gets to its PATCH."""
     emulator.tenant.configure(test_ops=test_ops)
     slow_id = emulator.tenant.add_task(completion_status=None, age_s=STALE_S)["id"]
     other_id = emulator.tenant.add_task(completion_status=None, age_s=STALE_S)["id"]
-    emulator.tenant.inject_fault("slow", seconds=2, method="PATCH", path_contains=slow_id)
+    emulator.tenant.inject_fault("slow", seconds=600, method="PATCH", path_contains=slow_id)  # held until released
 
     with ThreadPoolExecutor(max_workers=1) as pool:
         future = pool.submit(run_playbook, "guards_race.yml", extra_vars={"ids": [slow_id, other_id]})
@@ -122,6 +123,7 @@ def test_task_that_finished_right_after_the_read(emulator, run_playbook, test_op
             assert time.monotonic() < deadline and not future.done(), "the module never read the tasks"
             time.sleep(0.02)
         finish_as_isc_does(emulator, other_id)
+        release_when_held(emulator, future)
         run = future.result()
 
     slow_entry, other_entry = run.result("Clear both")["results"]

@@ -16,6 +16,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
+from conftest import release_when_held
+
 VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")
 TOKEN = "POST /oauth/token"
 
@@ -351,14 +353,6 @@ def change_after_the_read(emulator: Any, task_id: str, change: list[dict[str, An
         release_when_held(emulator, future)
         return future.result()
 
-
-def release_when_held(emulator: Any, future: Any) -> None:
-    """Let the PATCH a slow fault holds go on, once it has arrived (the change above now lies before it)."""
-    deadline = time.monotonic() + 120
-    while not emulator.tenant.holding():
-        assert time.monotonic() < deadline and not future.done(), "the module never sent the PATCH the emulator was to hold"
-        time.sleep(0.02)
-    emulator.tenant.release_held()
 
 
 def requests_for(emulator: Any, method: str, task_id: str) -> list[int | None]:
