@@ -194,7 +194,7 @@ def test_documentation_parses_cleanly(plugin_type: str, tmp_path: Path) -> None:
     pytest.importorskip("antsibull_docs_parser", reason="antsibull-docs-parser (requirements/dev.txt) is not installed")
     docs = json.loads(_ansible_doc(_checkout_collections(), tmp_path, plugin_type, DOCUMENTED[plugin_type], as_json=True))
 
-    strings = sum(1 for _ in _markup_strings(docs, ""))
+    strings = len(list(_markup_strings(docs, "")))
     assert strings > 10, f"found only {strings} documentation strings in ansible-doc --json: the walk is broken"
     problems = parser_problems(docs)
     assert not problems, "antsibull-docs-parser finds broken markup:\n" + "\n".join(problems)
