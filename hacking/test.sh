@@ -10,6 +10,9 @@
 #   docs       antsibull-docs lint-collection-docs --plugin-docs .
 #   changelog  antsibull-changelog lint
 #   build      ansible-galaxy collection build + install into a temp dir (the Galaxy tarball is sane)
+# not in the default run:
+#   quick      the inner loop, about a minute: ruff, tests/unit, and tests/integration/test_demo.py (hacking/demo.sh
+#              against the emulator); run the whole gate before you push
 # hacking/setup.sh always runs first. Stops at the first failing step (non-zero exit).
 # env: ISC_PYTEST_ARGS  extra pytest arguments, e.g. "-k client" or "-n 0" (serial)
 set -euo pipefail
@@ -23,13 +26,14 @@ ALL_STEPS=(ruff sanity pytest lint docs changelog build)
 steps=()
 for arg in "$@"; do
     case "${arg}" in
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
         ansible-lint) steps+=(lint) ;;
+        quick) steps+=(quick) ;;
         *)
             if [[ " ${ALL_STEPS[*]} " == *" ${arg} "* ]]; then
                 steps+=("${arg}")
             else
-                printf 'test.sh: unknown step %q (steps: %s)\n' "${arg}" "${ALL_STEPS[*]}" >&2
+                printf 'test.sh: unknown step %q (steps: %s quick)\n' "${arg}" "${ALL_STEPS[*]}" >&2
                 exit 2
             fi
             ;;
@@ -51,6 +55,10 @@ step_pytest() {
         echo "test.sh: pytest collected no tests (exit 5): that is a failure" >&2
     fi
     return "${rc}"
+}
+
+step_quick() {
+    ruff check . && python -m pytest -n 2 --dist loadfile tests/unit tests/integration/test_demo.py
 }
 
 step_sanity() {
