@@ -44,8 +44,9 @@ isc_find_python() {
     cands+=("/usr/bin/python${want}" "/usr/local/bin/python${want}")
     for cand in "${cands[@]}"; do
         if "${cand}" -c "import sys, venv, ensurepip; sys.exit(0 if '%d.%d' % sys.version_info[:2] == '${want}' else 1)" >/dev/null 2>&1; then
-            # Resolve pyenv shims and the like to the real interpreter.
-            "${cand}" -c 'import sys; print(sys.executable)'
+            # Resolve pyenv shims and the like to the real interpreter, and this repo's own .venv (first on PATH)
+            # to the Python it was made from: setup.sh deletes .venv before making it again.
+            "${cand}" -c 'import sys; print(getattr(sys, "_base_executable", "") or sys.executable)'
             return 0
         fi
     done
