@@ -352,9 +352,10 @@ def test_builder_introspect_lists_exactly_the_collection_needs(installed: Path, 
     assert not data.get("system"), data
 
 
-def test_builder_create_makes_a_build_context(tmp_path: Path) -> None:
-    definition = REPO_ROOT / "docs" / "execution-environment.yml"
-    assert definition.is_file(), "docs/execution-environment.yml is missing"
+@pytest.mark.parametrize("name", ["execution-environment.yml", "decision-environment.yml"])
+def test_builder_create_makes_a_build_context(tmp_path: Path, name: str) -> None:
+    definition = REPO_ROOT / "docs" / name
+    assert definition.is_file(), f"docs/{name} is missing"
     spec = yaml.safe_load(definition.read_text(encoding="utf-8"))
     context = tmp_path / "context"
     env = _hermetic_env(tmp_path, tmp_path / "no-collections")

@@ -3,7 +3,11 @@
 
 """playbooks/clear_stuck_tasks_all_tenants.yml over three tenants (three emulators, one of them stopped), forks 3.
 
-Each tenant's connection comes only from its host variables (the client secrets vaulted); no SAIL_* variable is set.
+Each tenant's connection comes only from its host variables; no SAIL_* variable is set. The inventory is made as AWX
+makes it from a project: a directory with host_vars/, each client secret vaulted with the tenant's own vault ID, turned
+into JSON by ansible-inventory without any vault password (the secrets stay encrypted), and served to the run by an
+inventory script. The run gets one vault ID per tenant, as an AWX job gets one Vault credential per tenant.
+
 The two live tenants meet at a barrier in their first token request: with one fork at a time the first would wait
 for the second in vain, so passing it shows the tenants ran in parallel.
 """
@@ -24,7 +28,6 @@ from conftest import CANARY_SECRET, CLIENTS, REPO_ROOT, AnsibleRunner, executabl
 from isc_emulator import Emulator
 
 PLAYBOOK = REPO_ROOT / "playbooks" / "clear_stuck_tasks_all_tenants.yml"
-VAULT_PASSWORD = "vault-password-for-the-test"
 GLOBEX_CLIENT = ("pat-9b2d-globex-client", "globex-S3cr3t-4a7c1e-must-never-be-printed")
 
 
@@ -45,14 +48,17 @@ def stopped_emulator_url() -> str:
     return url
 
 
-def vaulted(secret: str, work_dir: Path, password_file: Path) -> str:
-    """The ciphertext ansible-vault encrypt_string makes, as a YAML-tagged value."""
+def vaulted(secret: str, vault_id: str, env: dict[str, str], work_dir: Path) -> str:
+    """``ansible-vault encrypt_string`` of ``secret`` with the vault ID and the password file named after it."""
+    password_file = work_dir / f"vault-{vault_id}"
+    password_file.write_text(f"password of {vault_id}", encoding="utf-8")
     done = subprocess.run(
-        [executable("ansible-vault"), "encrypt_string", "--vault-password-file", str(password_file), "--", secret],
+        [executable("ansible-vault"), "encrypt_string", "--vault-id", f"{vault_id}@{password_file}", "--", secret],
         capture_output=True,
         text=True,
         check=True,
         cwd=work_dir,
+        env=env,
     )
     return done.stdout
 
@@ -78,15 +84,24 @@ def tenant(base_url: str, client_id: str, client_secret: str) -> dict[str, str]:
     return {"sailpoint_isc_base_url": base_url, "sailpoint_isc_client_id": client_id, "sailpoint_isc_client_secret": client_secret}
 
 
-def write_inventory(work_dir: Path, tenants: dict[str, dict[str, Any]], password_file: Path) -> Path:
+def write_inventory(work_dir: Path, tenants: dict[str, dict[str, Any]], env: dict[str, str]) -> Path:
+    """The inventory directory, exported to JSON by ansible-inventory, behind an inventory script; returns the script."""
     inventory = work_dir / "inventory"
     (inventory / "host_vars").mkdir(parents=True)
     (inventory / "hosts.yml").write_text(yaml.safe_dump({"isc_tenants": {"hosts": dict.fromkeys(tenants)}}), encoding="utf-8")
     for host, variables in tenants.items():
         plain = {name: value for name, value in variables.items() if name != "sailpoint_isc_client_secret"}
-        text = yaml.safe_dump(plain) + "sailpoint_isc_client_secret: " + vaulted(variables["sailpoint_isc_client_secret"], work_dir, password_file)
-        (inventory / "host_vars" / f"{host}.yml").write_text(text, encoding="utf-8")
-    return inventory
+        secret = vaulted(variables["sailpoint_isc_client_secret"], host, env, work_dir)
+        (inventory / "host_vars" / f"{host}.yml").write_text(yaml.safe_dump(plain) + "sailpoint_isc_client_secret: " + secret, encoding="utf-8")
+    exported = subprocess.run(
+        [executable("ansible-inventory"), "-i", str(inventory), "--list"], capture_output=True, text=True, check=True, cwd=work_dir, env=env
+    ).stdout
+    hostvars = json.loads(exported)["_meta"]["hostvars"]
+    assert all(set(hostvars[host]["sailpoint_isc_client_secret"]) == {"__ansible_vault"} for host in tenants), "the export must keep the secrets encrypted"
+    script = work_dir / "inventory.sh"
+    script.write_text(f"#!/bin/sh\ncat <<'JSON'\n{exported}\nJSON\n", encoding="utf-8")
+    script.chmod(0o700)
+    return script
 
 
 def test_three_tenants_in_parallel_one_unreachable(
@@ -101,8 +116,9 @@ def test_three_tenants_in_parallel_one_unreachable(
     meet_at_barrier(acme, barrier, met, monkeypatch)
     meet_at_barrier(globex, barrier, met, monkeypatch)
 
-    password_file = tmp_path / "vault-password"
-    password_file.write_text(VAULT_PASSWORD, encoding="utf-8")
+    results_file = tmp_path / "results.jsonl"
+    # No SAIL_* variable at all: every connection setting comes from the inventory.
+    env = ansible_runner.environment(client=None, api_version=None, results_file=results_file, env={"SAIL_BASE_URL": None})
     inventory = write_inventory(
         tmp_path,
         {
@@ -110,12 +126,10 @@ def test_three_tenants_in_parallel_one_unreachable(
             "globex": tenant(second_emulator.url, *GLOBEX_CLIENT),
             "initech": tenant(stopped_emulator_url, "pat-0003-initech", "initech-secret"),
         },
-        password_file,
+        env,
     )
     reports = tmp_path / "reports"
-    results_file = tmp_path / "results.jsonl"
-    # No SAIL_* variable at all: every connection setting comes from the inventory.
-    env = ansible_runner.environment(client=None, api_version=None, results_file=results_file, env={"SAIL_BASE_URL": None})
+    vault_ids = [f"--vault-id={host}@{tmp_path / f'vault-{host}'}" for host in ("acme", "globex", "initech")]
     command = [
         executable("ansible-playbook"),
         "-i",
@@ -123,8 +137,7 @@ def test_three_tenants_in_parallel_one_unreachable(
         str(PLAYBOOK),
         "-f",
         "3",
-        "--vault-password-file",
-        str(password_file),
+        *vault_ids,
         "-e",
         f"sailpoint_isc_report_dir={reports}",
         "-vv",

@@ -29,7 +29,7 @@ description:
 options:
   interval:
     description:
-      - Seconds between two polls (1 or more). Each poll costs at least two requests, more when tasks finish.
+      - Seconds between two polls (1 or more). A poll costs one request per kind of event, more when tasks finish.
     type: int
     default: 60
   kinds:
