@@ -3,7 +3,7 @@
 
 """playbooks/clear_stuck_tasks_all_tenants.yml over three tenants (three emulators, one of them stopped), forks 3.
 
-Each tenant's connection comes only from its host variables; no SAIL_* variable is set. The inventory is made as AWX
+Each tenant's connection comes from its host variables, over the SAIL_* variables of another tenant. The inventory is made as AWX
 makes it from a project: a directory with host_vars/, each client secret vaulted with the tenant's own vault ID, turned
 into JSON by ansible-inventory without any vault password (the secrets stay encrypted), and served to the run by an
 inventory script. The run gets one vault ID per tenant, as an AWX job gets one Vault credential per tenant.
@@ -117,8 +117,13 @@ def test_three_tenants_in_parallel_one_unreachable(
     meet_at_barrier(globex, barrier, met, monkeypatch)
 
     results_file = tmp_path / "results.jsonl"
-    # No SAIL_* variable at all: every connection setting comes from the inventory.
-    env = ansible_runner.environment(client=None, api_version=None, results_file=results_file, env={"SAIL_BASE_URL": None})
+    # SAIL_* variables of some other tenant on the controller: each tenant's host variables must win over them.
+    env = ansible_runner.environment(
+        client=None,
+        api_version="v2026",
+        results_file=results_file,
+        env={"SAIL_BASE_URL": stopped_emulator_url, "SAIL_CLIENT_ID": "env-client", "SAIL_CLIENT_SECRET": "env-secret"},
+    )
     inventory = write_inventory(
         tmp_path,
         {
@@ -151,6 +156,8 @@ def test_three_tenants_in_parallel_one_unreachable(
     assert {entry["client_id"] for entry in acme.request_log() if entry["method"] == "PATCH"} == {CLIENTS["pat"][0]}
     assert {entry["api_version"] for entry in acme.request_log() if entry["path"] != "/oauth/token"} == {"v1"}
     assert [entry["client_id"] for entry in globex.request_log() if entry["method"] == "PATCH"] == [GLOBEX_CLIENT[0]]
+    # Without sailpoint_isc_api_version, a tenant gets SAIL_API_VERSION.
+    assert {entry["api_version"] for entry in globex.request_log() if entry["path"] != "/oauth/token"} == {"v2026"}
 
     by_tenant = {host: json.loads((reports / f"{host}.json").read_text()) for host in ("acme", "globex", "initech")}
     assert (by_tenant["acme"]["status"], sorted(by_tenant["acme"]["cleared"]), by_tenant["acme"]["pending"]) == ("ok", sorted(acme_stuck), 3)
