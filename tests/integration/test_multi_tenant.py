@@ -109,7 +109,7 @@ def test_three_tenants_in_parallel_one_unreachable(
 ) -> None:
     acme, globex = emulator.tenant, second_emulator.tenant
     globex.add_client(*GLOBEX_CLIENT, user_context=True)
-    acme_stuck = [acme.add_task(completion_status=None, age_s=8 * 3600)["id"] for _ in range(2)]
+    acme_stuck = [acme.add_task(completion_status=None, age_s=hours * 3600)["id"] for hours in (8, 30)]
     acme_recent = acme.add_task(completion_status=None, age_s=600)["id"]
     globex_stuck = globex.add_task(completion_status=None, age_s=7 * 3600)["id"]
     barrier, met = threading.Barrier(2, timeout=60), []
