@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import ansible
 import pytest
 import yaml
 
@@ -216,5 +217,7 @@ def test_examples_use_this_source_with_documented_options() -> None:
 def test_runs_by_path_as_ansible_rulebook_loads_it(tmp_path: Path) -> None:
     """runpy.run_path in a fresh interpreter with nothing but the file's location: module_utils must be found."""
     code = "import runpy, sys; module = runpy.run_path(sys.argv[1]); print(callable(module['main']))"
-    result = subprocess.run([sys.executable, "-c", code, str(SOURCE_FILE)], cwd=tmp_path, capture_output=True, text=True, check=False, env={"PATH": ""})
+    # Only ansible-core on the path (ansible-test injects it), no collections root: the file must find its own.
+    env = {"PATH": "", "PYTHONPATH": str(Path(ansible.__file__).parents[1])}
+    result = subprocess.run([sys.executable, "-c", code, str(SOURCE_FILE)], cwd=tmp_path, capture_output=True, text=True, check=False, env=env)
     assert (result.returncode, result.stdout.strip()) == (0, "True"), result.stderr
