@@ -9,7 +9,8 @@
 #   lint       ansible-lint (production profile, .ansible-lint)
 #   docs       antsibull-docs lint-collection-docs --plugin-docs .
 #   changelog  antsibull-changelog lint
-#   build      ansible-galaxy collection build + install into a temp dir (the Galaxy tarball is sane)
+#   build      ansible-galaxy collection build + install into a temp dir (the Galaxy tarball is sane), then
+#              galaxy-importer on the tarball, as Automation Hub runs it (hacking/galaxy_importer.sh, .venv-importer)
 # not in the default run:
 #   quick      the inner loop, about a minute: ruff, tests/unit, and tests/integration/test_demo.py (hacking/demo.sh
 #              against the emulator); run the whole gate before you push
@@ -26,7 +27,7 @@ ALL_STEPS=(ruff sanity pytest lint docs changelog build)
 steps=()
 for arg in "$@"; do
     case "${arg}" in
-        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
         ansible-lint) steps+=(lint) ;;
         quick) steps+=(quick) ;;
         *)
@@ -84,7 +85,8 @@ step_build() {
         ansible-galaxy collection build --output-path "${tmp}/dist" . \
             && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-galaxy collection install --offline --no-deps --force \
                 -p "${tmp}/install" "${tmp}"/dist/sailpoint-isc-*.tar.gz \
-            && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-doc -l sailpoint.isc
+            && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-doc -l sailpoint.isc \
+            && bash "${ISC_ROOT}/hacking/galaxy_importer.sh" "${tmp}"/dist/sailpoint-isc-*.tar.gz
     } || rc=$?
     rm -rf "${tmp}"
     return "${rc}"
