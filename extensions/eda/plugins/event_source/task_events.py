@@ -99,10 +99,11 @@ options:
     type: str
   api_version:
     description:
-      - ISC API version to call. V(beta), V(v2024) and V(v2025) have the pending-tasks endpoint; V(v2026) and the
-        per-service V(v1) answer pending questions with the C(completionStatus isnull) filter.
-      - On V(beta) and V(v2024) the task list holds completed tasks only; in-progress tasks are found with the pending
-        options. From V(v2025) on the list holds both.
+      - ISC API version to call. V(v1) (C(/task-status/v1)) is the per-service version SailPoint's current SDK calls
+        and is not deprecated. V(beta), V(v2024), V(v2025) and V(v2026) are the legacy versions.
+      - From V(v2025) on, the task list holds every task and pending tasks are listed with the C(completionStatus
+        isnull) filter. On V(beta) and V(v2024) the list holds completed tasks only, so pending tasks come from
+        their deprecated pending-tasks endpoint, which takes no filters (matched locally).
       - If not set, the value of the E(SAIL_API_VERSION) environment variable is used.
     type: str
     choices:
@@ -111,7 +112,7 @@ options:
       - v2025
       - v2026
       - v1
-    default: beta
+    default: v1
   validate_certs:
     description:
       - Whether to verify the server's TLS certificate. Set to V(false) only for testing; a warning is shown.
