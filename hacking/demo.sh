@@ -1,8 +1,7 @@
 #!/usr/bin/env bash
 # THE first README command: start the ISC emulator (seed "demo") and run playbooks/demo.yml against it.
-#
-# usage: hacking/demo.sh [--keep-emulator] [ansible-playbook args...]
-#   --keep-emulator   leave the emulator running afterwards and print how to use it
+# The play's output is condensed by hacking/callback_plugins/isc_demo.py (messages, warnings, failures, recap);
+# ANSIBLE_STDOUT_CALLBACK=default shows every task. tests/integration/test_demo.py holds it to 60 lines.
 set -euo pipefail
 
 # shellcheck source=hacking/env.sh
@@ -10,16 +9,39 @@ set -euo pipefail
 cd "${ISC_ROOT}"
 
 die() { printf 'demo: ERROR: %s\n' "$*" >&2; exit 1; }
+usage() {
+    cat <<'EOT'
+usage: bash hacking/demo.sh [--keep-emulator] [--port N] [ansible-playbook options...]
+
+Sets up .venv (hacking/setup.sh), starts the ISC emulator with a demo tenant on a loopback port, runs
+playbooks/demo.yml against it (preview, clear, run again), then stops the emulator.
+
+  --keep-emulator   leave the emulator running afterwards and print the SAIL_* exports to use it
+  --port N          the emulator's port (default: a free one)
+  -h, --help        this help
+
+Other options go to ansible-playbook (for example -v). ANSIBLE_STDOUT_CALLBACK=default shows every task.
+EOT
+}
 
 keep=0
+port_arg=0
 args=()
-for arg in "$@"; do
-    case "${arg}" in
+while [ "$#" -gt 0 ]; do
+    case "$1" in
         --keep-emulator) keep=1 ;;
-        -h | --help) sed -n '2,5p' "$0"; exit 0 ;;
-        *) args+=("${arg}") ;;
+        --port)
+            [ "$#" -ge 2 ] || die "--port needs a number"
+            port_arg="$2"
+            shift
+            ;;
+        --port=*) port_arg="${1#--port=}" ;;
+        -h | --help) usage; exit 0 ;;
+        *) args+=("$1") ;;
     esac
+    shift
 done
+[[ "${port_arg}" =~ ^[0-9]+$ ]] || die "--port takes a number, not ${port_arg}"
 
 PLAYBOOK="${ISC_ROOT}/playbooks/demo.yml"
 [ -f "${PLAYBOOK}" ] || die "playbooks/demo.yml does not exist yet"
@@ -38,7 +60,9 @@ stop_emulator() {
         for _ in $(seq 50); do kill -0 "${EMU_PID}" 2>/dev/null || break; sleep 0.1; done
         kill -KILL "${EMU_PID}" 2>/dev/null || true
         wait "${EMU_PID}" 2>/dev/null || true
+        echo "demo: stopped the emulator (pid ${EMU_PID})"
     fi
+    EMU_PID=""
     rm -rf "${RUN_DIR}"
 }
 on_exit() {
@@ -57,7 +81,7 @@ launcher=()
 if [ "${keep}" = 1 ] && command -v setsid >/dev/null 2>&1; then
     launcher=(setsid)   # its own session: survives this terminal closing
 fi
-"${launcher[@]}" python -m isc_emulator --port 0 --seed demo --port-file "${PORT_FILE}" >"${EMU_LOG}" 2>&1 </dev/null &
+"${launcher[@]}" python -m isc_emulator --port "${port_arg}" --seed demo --port-file "${PORT_FILE}" >"${EMU_LOG}" 2>&1 </dev/null &
 EMU_PID=$!
 
 port=""
@@ -86,22 +110,37 @@ export SAIL_CLIENT_ID="pat-0001-demo-client"
 export SAIL_CLIENT_SECRET="pat-demo-secret"
 echo "demo: emulator (seed demo) at ${SAIL_BASE_URL}, pid ${EMU_PID}"
 
-ansible-playbook "${PLAYBOOK}" "${args[@]}"
+# Only this run gets the short output; ANSIBLE_STDOUT_CALLBACK set by the caller wins.
+ANSIBLE_CALLBACK_PLUGINS="${ISC_ROOT}/hacking/callback_plugins" \
+    ANSIBLE_STDOUT_CALLBACK="${ANSIBLE_STDOUT_CALLBACK:-isc_demo}" \
+    ansible-playbook "${PLAYBOOK}" "${args[@]}"
 
+adhoc_commands() {
+    # usage: adhoc_commands BASE_URL
+    cat <<EOT
+    . hacking/env.sh
+    export SAIL_BASE_URL=$1 SAIL_CLIENT_ID=${SAIL_CLIENT_ID} SAIL_CLIENT_SECRET=${SAIL_CLIENT_SECRET}
+    ansible localhost -m sailpoint.isc.task_status_info -a 'pending=true count_only=true'
+    ansible localhost -m sailpoint.isc.task_status_info -a 'filters={"completionStatus":"ERROR"} fields=uniqueName,completed limit=3'
+    ansible localhost -m debug -a "msg={{ query('sailpoint.isc.pending_tasks') | map(attribute='uniqueName') }}"
+EOT
+}
+
+echo
 if [ "${keep}" = 1 ]; then
     # Hand the emulator over to the user; RUN_DIR (with its log) is left in place.
+    echo "demo: the emulator is still running at ${SAIL_BASE_URL} (pid ${EMU_PID}, log ${EMU_LOG})."
+    echo "Next steps, from another shell in this directory:"
+    adhoc_commands "${SAIL_BASE_URL}"
     cat <<EOT
-
-demo: the emulator is still running (pid ${EMU_PID}, log ${EMU_LOG}).
-Use it from another shell:
-    . hacking/env.sh
-    export SAIL_BASE_URL=${SAIL_BASE_URL} SAIL_CLIENT_ID=${SAIL_CLIENT_ID} SAIL_CLIENT_SECRET=${SAIL_CLIENT_SECRET}
-    ansible localhost -m sailpoint.isc.task_status_info -a 'pending=true count_only=true'
-    curl -s ${SAIL_BASE_URL}/_emulator/requests/summary
-To run the demo again, first give the tenant back its stuck tasks:
-    curl -s -X POST ${SAIL_BASE_URL}/_emulator/reset -d '{"seed": "demo"}'
-    ansible-playbook playbooks/demo.yml
-Stop it with:
-    kill ${EMU_PID}
+  Run the demo again on a fresh tenant:
+    curl -s -X POST ${SAIL_BASE_URL}/_emulator/reset -d '{"seed": "demo"}' && ansible-playbook playbooks/demo.yml
+  Stop the emulator: kill ${EMU_PID}
 EOT
+else
+    stop_emulator
+    echo "Next steps: keep the emulator running with"
+    echo "    bash hacking/demo.sh --keep-emulator --port 8080"
+    echo "  and try these ad hoc commands against it from another shell in this directory:"
+    adhoc_commands "http://127.0.0.1:8080"
 fi

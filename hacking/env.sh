@@ -24,6 +24,13 @@ export ANSIBLE_HOME="${ISC_ROOT}/.build/ansible-home"
 export PIP_DISABLE_PIP_VERSION_CHECK=1
 export PYTHONDONTWRITEBYTECODE=1
 
+# ansible-rulebook (the Event-Driven Ansible tests) runs its rule engine in a Java 17 JVM found through JAVA_HOME:
+# derive it from the java on PATH when it is not set. Without Java, those tests are skipped and say why.
+if [ -z "${JAVA_HOME:-}" ] && command -v java >/dev/null 2>&1; then
+    JAVA_HOME="$(dirname "$(dirname "$(readlink -f "$(command -v java)")")")"
+    export JAVA_HOME
+fi
+
 # ansible-core refuses to run without a UTF-8 locale (CI may give none).
 case "${LC_ALL:-${LANG:-}}" in
     *UTF-8* | *utf8* | *UTF8* | *utf-8*) ;;
@@ -44,8 +51,9 @@ isc_find_python() {
     cands+=("/usr/bin/python${want}" "/usr/local/bin/python${want}")
     for cand in "${cands[@]}"; do
         if "${cand}" -c "import sys, venv, ensurepip; sys.exit(0 if '%d.%d' % sys.version_info[:2] == '${want}' else 1)" >/dev/null 2>&1; then
-            # Resolve pyenv shims and the like to the real interpreter.
-            "${cand}" -c 'import sys; print(sys.executable)'
+            # Resolve pyenv shims and the like to the real interpreter, and this repo's own .venv (first on PATH)
+            # to the Python it was made from: setup.sh deletes .venv before making it again.
+            "${cand}" -c 'import sys; print(getattr(sys, "_base_executable", "") or sys.executable)'
             return 0
         fi
     done

@@ -60,9 +60,14 @@ write_get_pip_shim() {
         cat >"${shim}.tmp" <<'PY'
 # Offline stand-in for get-pip.py (written by sailpoint.isc hacking/sanity.sh): ansible-test runs this
 # through runpy with pip-install arguments in sys.argv; bootstrap pip from ensurepip, then install them.
+# Their output is shown only when one fails.
 import subprocess, sys
-subprocess.check_call([sys.executable, "-m", "ensurepip", "--default-pip"], stdout=subprocess.DEVNULL)
-subprocess.check_call([sys.executable, "-m", "pip", "install"] + [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")])
+pip_install = [sys.executable, "-m", "pip", "install"] + [a for a in sys.argv[1:] if a not in ("--no-setuptools", "--no-wheel")]
+for command in ([sys.executable, "-m", "ensurepip", "--default-pip"], pip_install):
+    done = subprocess.run(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    if done.returncode:
+        sys.stdout.write(done.stdout)
+        sys.exit(done.returncode)
 PY
         mv "${shim}.tmp" "${shim}"
     done
@@ -186,6 +191,8 @@ copy_tree
 # (extra index folders that do not exist), and ansible-test's locale fallback where en_US.UTF-8 is
 # not generated (plus the "Reviewing previous warnings" header that repeats it). Anything else ansible-test warns about fails the run.
 ALLOWED_WARNINGS_RE="^WARNING: (Location '[^']*' is ignored: it is neither a file nor a directory\\.|Using locale \"C\\.UTF-8\" instead of \"en_US\\.UTF-8\"\\. .*|Reviewing previous [0-9]+ warning\\(s\\):)$"
+# What ansible-test's --venv prints while pip installs its requirements: left out of the output unless the run fails.
+PIP_NOISE_RE="^(Installing requirements for Python .*|Using cached pip .* bootstrap script: .*|Looking in (indexes|links): .*|WARNING: Location '[^']*' is ignored: it is neither a file nor a directory\.|Collecting .*|Requirement already satisfied: .*|Installing collected packages: .*|Successfully (installed|built) .*|Building wheels? for .*|Processing [./].*|Obtaining .*| +(Downloading|Using cached|Attempting uninstall|Found existing installation|Uninstalling|Successfully uninstalled|Preparing metadata|Getting requirements|Installing build dependencies|Building wheel|Created wheel|Stored in directory|Installing backend dependencies)\b.*| +━.*)$"
 run_ansible_test() {
     # usage: run_ansible_test LABEL ANSIBLE_TEST_BIN ARGS...
     local label="$1" bin="$2"
@@ -193,10 +200,14 @@ run_ansible_test() {
     local log="${WORK}/${label// /_}.log" rc=0 start
     start="${SECONDS}"
     say "${label}: ansible-test $*"
-    (cd "${TREE}" && "${bin}" "$@" --color no) 2>&1 | tee "${log}" || rc=$?
+    (cd "${TREE}" && "${bin}" "$@" --color no) 2>&1 | tee "${log}" | { grep -Ev "${PIP_NOISE_RE}" || true; } || rc=$?
     local warnings
     warnings="$(grep -E '^WARNING: ' "${log}" | grep -Ev "${ALLOWED_WARNINGS_RE}" || true)"
     if [ "${rc}" -ne 0 ]; then
+        if grep -Eq "${PIP_NOISE_RE}" "${log}"; then
+            say "${label}: the pip output left out above:"
+            grep -E "${PIP_NOISE_RE}" "${log}" >&2 || true
+        fi
         say "${label}: FAILED (exit ${rc}) after $((SECONDS - start)) s"
         return 1
     fi

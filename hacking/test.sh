@@ -10,7 +10,11 @@
 #   lint       ansible-lint (production profile, .ansible-lint)
 #   docs       antsibull-docs lint-collection-docs --plugin-docs .
 #   changelog  antsibull-changelog lint
-#   build      ansible-galaxy collection build + install into a temp dir (the Galaxy tarball is sane)
+#   build      ansible-galaxy collection build + install into a temp dir (the Galaxy tarball is sane), then
+#              galaxy-importer on the tarball, as Automation Hub runs it (hacking/galaxy_importer.sh, .venv-importer)
+# not in the default run:
+#   quick      the inner loop, about a minute: ruff, tests/unit, and tests/integration/test_demo.py (hacking/demo.sh
+#              against the emulator); run the whole gate before you push
 # hacking/setup.sh always runs first. Stops at the first failing step (non-zero exit).
 # env: ISC_PYTEST_ARGS  extra pytest arguments, e.g. "-k client" or "-n 0" (serial)
 set -euo pipefail
@@ -24,13 +28,14 @@ ALL_STEPS=(ruff sanity pytest lint docs changelog build)
 steps=()
 for arg in "$@"; do
     case "${arg}" in
-        -h | --help) sed -n '2,14p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
         ansible-lint) steps+=(lint) ;;
+        quick) steps+=(quick) ;;
         *)
             if [[ " ${ALL_STEPS[*]} " == *" ${arg} "* ]]; then
                 steps+=("${arg}")
             else
-                printf 'test.sh: unknown step %q (steps: %s)\n' "${arg}" "${ALL_STEPS[*]}" >&2
+                printf 'test.sh: unknown step %q (steps: %s quick)\n' "${arg}" "${ALL_STEPS[*]}" >&2
                 exit 2
             fi
             ;;
@@ -59,6 +64,10 @@ step_pytest() {
     return "${rc}"
 }
 
+step_quick() {
+    ruff check . && python -m pytest -n 2 --dist loadfile tests/unit tests/integration/test_demo.py
+}
+
 step_sanity() {
     bash "${ISC_ROOT}/hacking/sanity.sh"
 }
@@ -82,7 +91,8 @@ step_build() {
         ansible-galaxy collection build --output-path "${tmp}/dist" . \
             && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-galaxy collection install --offline --no-deps --force \
                 -p "${tmp}/install" "${tmp}"/dist/sailpoint-isc-*.tar.gz \
-            && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-doc -l sailpoint.isc
+            && ANSIBLE_COLLECTIONS_PATH="${tmp}/install" ansible-doc -l sailpoint.isc \
+            && bash "${ISC_ROOT}/hacking/galaxy_importer.sh" "${tmp}"/dist/sailpoint-isc-*.tar.gz
     } || rc=$?
     rm -rf "${tmp}"
     return "${rc}"

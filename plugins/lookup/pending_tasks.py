@@ -154,7 +154,6 @@ display = Display()
 BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 
 
-
 def task_types(values: list[str] | None) -> list[str]:
     """Validate the ``type`` option (case-insensitively) and return the names in ISC's spelling."""
     names = []

@@ -14,6 +14,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tarfile
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
@@ -22,6 +23,8 @@ from pathlib import Path
 import pytest
 import yaml
 from conftest import executable
+from packaging.specifiers import SpecifierSet
+from packaging.version import Version
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 CHECKOUT_COLLECTIONS = REPO_ROOT / ".build" / "collections"
@@ -46,7 +49,11 @@ REQUIRED_MEMBERS = (
     "plugins/lookup/pending_tasks.py",
     "roles/clear_stuck_tasks/meta/argument_specs.yml",
     "playbooks/demo.yml",
+    "playbooks/clear_stuck_tasks_all_tenants.yml",
     "docs/plugins/index.rst",
+    "meta/extensions.yml",
+    "extensions/eda/plugins/event_source/task_events.py",
+    "extensions/eda/rulebooks/clear_stuck_tasks.yml",
 )
 
 # (description, predicate on a member path) - none of these may reach the Galaxy tarball.
@@ -214,6 +221,27 @@ def test_ansible_doc_renders_without_warnings(ansible_doc: str, plugin_args: lis
         assert rendered["return"], "no RETURN"
 
 
+def _tested_cores() -> dict[str, Version]:
+    """The ansible-core versions the test command runs: the pins of .venv, .venv-importer and .venv-2.21."""
+    pin = re.compile(r"\bansible-core==([0-9][0-9.]*[0-9])")
+    found = {}
+    for path in ("requirements/dev.txt", "requirements/importer.txt", "hacking/sanity.sh"):
+        versions = {Version(text) for text in pin.findall((REPO_ROOT / path).read_text(encoding="utf-8"))}
+        assert len(versions) == 1, f"{path}: expected one ansible-core pin, found {sorted(map(str, versions))}"
+        found[path] = versions.pop()
+    return found
+
+
+def test_requires_ansible_matches_the_tested_cores() -> None:
+    """meta/runtime.yml admits every ansible-core the tests run, and starts at the oldest of them."""
+    spec = SpecifierSet(yaml.safe_load((REPO_ROOT / "meta" / "runtime.yml").read_text(encoding="utf-8"))["requires_ansible"])
+    tested = _tested_cores()
+    assert {path: str(version) for path, version in tested.items() if version not in spec} == {}
+    oldest = min(tested.values())
+    assert Version(f"{oldest.major}.{oldest.minor}.0") in spec
+    assert Version(f"{oldest.major}.{oldest.minor - 1}.99") not in spec, f"{spec} admits ansible-core older than the oldest tested ({oldest})"
+
+
 # --- (b) generated docs ---------------------------------------------------------------------------------------
 
 
@@ -273,6 +301,17 @@ def test_installed_copy_is_found_by_ansible(installed: Path, tmp_path: Path) -> 
     assert listed == {str(installed / "ansible_collections"): {"sailpoint.isc": {"version": _galaxy_version()}}}
 
 
+def test_event_source_loads_from_installed_copy(installed: Path, tmp_path: Path) -> None:
+    """ansible-rulebook runs a source by path (runpy): the installed copy must find its own module_utils that way."""
+    source = installed / "ansible_collections" / "sailpoint" / "isc" / "extensions" / "eda" / "plugins" / "event_source" / "task_events.py"
+    code = "import runpy, sys; module = runpy.run_path(sys.argv[1]); print(module['IscClient'].__module__, callable(module['main']))"
+    env = {name: value for name, value in os.environ.items() if name != "PYTHONPATH"}
+    completed = _run([sys.executable, "-c", code, str(source)], env, tmp_path)
+    assert completed.stdout.split() == ["ansible_collections.sailpoint.isc.plugins.module_utils._client", "True"]
+    import_path = _run([sys.executable, "-c", "import runpy, sys; runpy.run_path(sys.argv[1]); print(sys.path[0])", str(source)], env, tmp_path)
+    assert import_path.stdout.strip() == str(installed)
+
+
 def test_demo_runs_from_installed_copy(installed: Path, emulator, run_playbook) -> None:
     emulator.reset(seed="demo")
     now = emulator.tenant.now()
@@ -313,9 +352,10 @@ def test_builder_introspect_lists_exactly_the_collection_needs(installed: Path, 
     assert not data.get("system"), data
 
 
-def test_builder_create_makes_a_build_context(tmp_path: Path) -> None:
-    definition = REPO_ROOT / "docs" / "execution-environment.yml"
-    assert definition.is_file(), "docs/execution-environment.yml is missing"
+@pytest.mark.parametrize("name", ["execution-environment.yml", "decision-environment.yml"])
+def test_builder_create_makes_a_build_context(tmp_path: Path, name: str) -> None:
+    definition = REPO_ROOT / "docs" / name
+    assert definition.is_file(), f"docs/{name} is missing"
     spec = yaml.safe_load(definition.read_text(encoding="utf-8"))
     context = tmp_path / "context"
     env = _hermetic_env(tmp_path, tmp_path / "no-collections")

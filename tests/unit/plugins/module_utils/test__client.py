@@ -569,7 +569,7 @@ def test_500_is_retried_for_reads(emulator):
     client = make_client(emulator)
     emulator.tenant.inject_fault("status", status=500, count=2, path_contains="/task-status")
     assert client.count_tasks() == 1
-    assert len([entry for entry in api_requests(emulator, "GET")]) == 3
+    assert len(api_requests(emulator, "GET")) == 3
 
 
 def test_500_on_patch_is_not_repeated(emulator):

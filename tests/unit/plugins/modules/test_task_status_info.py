@@ -143,7 +143,10 @@ class TestRun:
 
     def test_older_than_keeps_tasks_without_progress_that_long_stalest_first(self) -> None:
         now = datetime.now(UTC)
-        stamp = lambda ago: (now - ago).strftime("%Y-%m-%dT%H:%M:%S.000Z")  # noqa: E731
+
+        def stamp(ago: timedelta) -> str:
+            return (now - ago).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
         long_run = {"id": "long", "launched": stamp(timedelta(days=4)), "modified": stamp(timedelta(minutes=1))}
         stuck = {"id": "stuck", "launched": stamp(timedelta(hours=3)), "modified": None}
         stucker = {"id": "stucker", "launched": stamp(timedelta(days=2)), "modified": stamp(timedelta(hours=5))}
