@@ -38,7 +38,7 @@ for arg in "$@"; do
     case "${arg}" in
         2.19 | 2.21) legs+=("${arg}") ;;
         sanity | units) cmds+=("${arg}") ;;
-        -h | --help) sed -n '2,13p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,18p' "$0"; exit 0 ;;
         *) die "unknown argument: ${arg} (expected 2.19, 2.21, sanity, units)" ;;
     esac
 done

@@ -28,7 +28,7 @@ ALL_STEPS=(ruff sanity pytest lint docs changelog build)
 steps=()
 for arg in "$@"; do
     case "${arg}" in
-        -h | --help) sed -n '2,20p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
         ansible-lint) steps+=(lint) ;;
         quick) steps+=(quick) ;;
         *)
