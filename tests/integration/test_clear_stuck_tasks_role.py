@@ -286,6 +286,10 @@ def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secr
     assert sorted(patched_ids(emulator)) == stuck
     clients = {entry["client_id"] for entry in emulator.tenant.request_log() if entry.get("client_id")}
     assert clients == {RUNNER_CLIENT_ID}
+    # v2025 lists pending tasks with completionStatus isnull: the deprecated pending-tasks endpoint is not used.
+    log = emulator.tenant.request_log()
+    assert not any("pending-tasks" in entry["path"] for entry in log)
+    assert any(entry["path"] == "/v2025/task-status" and "completionStatus isnull" in entry["query"].get("filters", "") for entry in log)
 
     events = [json.loads(path.read_text()) for path in sorted((artifacts / "job_events").glob("*.json"))]
     assert events, "ansible-runner wrote no job events"
