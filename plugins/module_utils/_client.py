@@ -472,7 +472,8 @@ class IscClient:
             hint = "Give the CA bundle with ca_path (SAIL_CA_PATH), or validate_certs: false for a test tenant only."
             if "WRONG_VERSION_NUMBER" in reason or "record layer failure" in reason:
                 hint = "The server does not speak TLS on that port: check the scheme (https://) and port of base_url."
-            raise IscConnectionError(f"TLS error talking to {self.config.base_url} ({method} {path}): {reason}.", hint=hint) from None
+            # Not retried (urllib3 counts it under "other", which is 0): a refused certificate will not change.
+            raise IscConnectionError(f"TLS error talking to base_url {self.config.base_url} ({method} {path}): {reason}.", hint=hint) from None
         except requests.exceptions.Timeout as err:
             raise IscConnectionError(
                 f"ISC API {method} {path} got no answer within {self.config.timeout:g}s {_attempts(self._attempt.count)}: {_reason(err)}.",

@@ -32,6 +32,7 @@ import sys
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -291,6 +292,18 @@ class AnsibleRunner:
             command.append("-" + "v" * verbosity)
         run_env = self.environment(client=client, api_version=api_version, results_file=results_file, env=env)
         return self.run(command, run_env, results_file, expect_rc)
+
+
+def add_long_run(tenant: Any, source_id: str) -> dict[str, Any]:
+    """A pending aggregation launched four days ago that progressed a minute ago: a long run, never a stuck one."""
+    return tenant.add_task(
+        definition_type="CLOUD_ACCOUNT_AGGREGATION",
+        source_id=source_id,
+        age_s=4 * 86400,
+        completion_status=None,
+        percentComplete=60,
+        modified=(tenant.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
+    )
 
 
 def release_when_held(emulator: Any, future: Any) -> None:

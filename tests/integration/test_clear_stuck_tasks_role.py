@@ -11,12 +11,11 @@ import os
 import stat
 import subprocess
 import sys
-from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import yaml
-from conftest import CANARY_SECRET, COLLECTIONS_PATH, REPO_ROOT, executable
+from conftest import CANARY_SECRET, COLLECTIONS_PATH, REPO_ROOT, add_long_run, executable
 
 SOURCE_A = "2c9180835d2e5168015d32f890ca1581"  # the emulator's "Active Directory"
 SOURCE_B = "2c91808568c529c60168cca6f90c1313"  # the emulator's "Workday"
@@ -35,14 +34,7 @@ def seed(emulator: Any) -> dict[str, str]:
         "finished_agg_a": tenant.add_task(definition_type="CLOUD_ACCOUNT_AGGREGATION", source_id=SOURCE_A, age_s=4 * DAY, completion_status="SUCCESS"),
         "failed_refresh": tenant.add_task(definition_type="IDENTITY_REFRESH", age_s=5 * DAY, completion_status="ERROR"),
         # Launched four days ago, progressed a minute ago: a long run, not a stuck one.
-        "progressing_agg_a": tenant.add_task(
-            definition_type="CLOUD_ACCOUNT_AGGREGATION",
-            source_id=SOURCE_A,
-            age_s=4 * DAY,
-            completion_status=None,
-            percentComplete=60,
-            modified=(tenant.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        ),
+        "progressing_agg_a": add_long_run(tenant, SOURCE_A),
     }
     return {name: task["id"] for name, task in tasks.items()}
 
@@ -286,6 +278,10 @@ def test_role_through_ansible_runner_with_awx_credential_injection_leaks_no_secr
     assert sorted(patched_ids(emulator)) == stuck
     clients = {entry["client_id"] for entry in emulator.tenant.request_log() if entry.get("client_id")}
     assert clients == {RUNNER_CLIENT_ID}
+    # v2025 lists pending tasks with completionStatus isnull: the deprecated pending-tasks endpoint is not used.
+    log = emulator.tenant.request_log()
+    assert not any("pending-tasks" in entry["path"] for entry in log)
+    assert any(entry["path"] == "/v2025/task-status" and "completionStatus isnull" in entry["query"].get("filters", "") for entry in log)
 
     events = [json.loads(path.read_text()) for path in sorted((artifacts / "job_events").glob("*.json"))]
     assert events, "ansible-runner wrote no job events"

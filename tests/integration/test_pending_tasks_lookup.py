@@ -5,10 +5,10 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 import pytest
+from conftest import add_long_run
 
 API_VERSIONS = ("beta", "v2024", "v2025", "v2026", "v1")
 SOURCE_A = "2c9180835d2e5168015d32f890ca1581"  # the emulator's "Active Directory"
@@ -28,14 +28,7 @@ def seed(emulator: Any) -> dict[str, str]:
         "finished_a": tenant.add_task(definition_type="CLOUD_ACCOUNT_AGGREGATION", source_id=SOURCE_A, age_s=4 * DAY, completion_status="SUCCESS"),
         "failed_old": tenant.add_task(definition_type="IDENTITY_REFRESH", age_s=5 * DAY, completion_status="ERROR"),
         # A long run, launched four days ago, that progressed a minute ago: never stuck.
-        "progressing": tenant.add_task(
-            definition_type="CLOUD_ACCOUNT_AGGREGATION",
-            source_id=SOURCE_A,
-            age_s=4 * DAY,
-            completion_status=None,
-            percentComplete=60,
-            modified=(tenant.now() - timedelta(minutes=1)).strftime("%Y-%m-%dT%H:%M:%S.000Z"),
-        ),
+        "progressing": add_long_run(tenant, SOURCE_A),
     }
     return {name: task["id"] for name, task in ids.items()}
 

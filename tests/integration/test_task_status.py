@@ -354,7 +354,6 @@ def change_after_the_read(emulator: Any, task_id: str, change: list[dict[str, An
         return future.result()
 
 
-
 def requests_for(emulator: Any, method: str, task_id: str) -> list[int | None]:
     return [entry["status"] for entry in emulator.tenant.request_log() if entry["method"] == method and entry["path"].endswith(task_id)]
 

@@ -29,7 +29,8 @@ def test_self_signed_certificate_refused_by_default_trusted_with_ca_path_or_skip
     logged_before = len(server.tenant.request_log())  # the TLS emulator is shared by the session
     refused = runner.playbook(PLAYBOOK, extra_vars=expected, expect_rc=2)
     message = refused.result("Count pending tasks")["msg"]
-    assert "TLS error" in message and "CERTIFICATE_VERIFY_FAILED" in message and "ca_path" in message
+    assert "TLS error talking to base_url" in message and "CERTIFICATE_VERIFY_FAILED" in message and "ca_path" in message
+    assert "Retrying" not in refused.output, "a refused certificate fails at once"
     assert server.tenant.request_log()[logged_before:] == [], "nothing reached the API"
 
     trusted = runner.playbook(PLAYBOOK, extra_vars={**expected, "tls_ca_path": ca_file})
