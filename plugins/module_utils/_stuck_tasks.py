@@ -22,9 +22,9 @@ from typing import Any
 from ._durations import format_duration, parse_duration, stalest_first, task_age
 from ._errors import IscConfigError
 from ._summary import task_label
+from ._task_state import GUARD_MODES
 from ._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
 
-GUARD_MODES = ("auto", "always", "never")
 TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y", "t"})
 FALSE_WORDS = frozenset({"false", "no", "off", "0", "n", "f", ""})
 # Report fields that change on every run whatever the tenant does: left out when comparing with the last report.

@@ -11,7 +11,7 @@ copies of the same message; each task's own message stays in the module's ``resu
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from ._errors import IscApiError, IscError
@@ -19,11 +19,11 @@ from ._errors import IscApiError, IscError
 NAMES_SHOWN = 3
 
 
-def task_label(task: dict[str, Any] | None, task_id: str) -> str:
-    """``Cloud Account Aggregation on Workday [source]``, or the id when the task was never read."""
+def task_label(task: Mapping[str, Any] | None, fallback: str) -> str:
+    """``Cloud Account Aggregation on Workday [source]``, or ``fallback`` (such as the id) for a task never read."""
     if not task:
-        return task_id
-    name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName") or task_id
+        return fallback
+    name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName") or fallback
     target = (task.get("target") or {}).get("name")
     return f"{name} on {target}" if target else name
 

@@ -179,10 +179,7 @@ def is_finished(task: Mapping[str, Any]) -> bool:
 def describe_task(task_id: str, task: Mapping[str, Any] | None = None, now: datetime | None = None) -> str:
     """A task as people know it: ``Cloud Account Aggregation on Workday [source] (id)``, and for a pending one
     how long it has shown no progress."""
-    task = task or {}
-    name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName") or "task"
-    target = (task.get("target") or {}).get("name")
-    text = f"{name} on {target} ({task_id})" if target else f"{name} ({task_id})"
+    text = f"{task_label(task, 'task')} ({task_id})"
     if task and not is_finished(task):
         idle = task_age(task, now)
         if idle is not None:
