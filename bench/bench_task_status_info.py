@@ -91,7 +91,8 @@ def check_complete(label: str, count: int, unique: int, expected: int) -> None:
 
 
 def run_client(url: str, expected: int) -> float:
-    from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient  # noqa: PLC0415
+    from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient  # noqa: PLC0415
+    from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig  # noqa: PLC0415
 
     started = time.perf_counter()
     config = ClientConfig.from_options({"base_url": url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "api_version": "v1"})
@@ -164,7 +165,8 @@ STARTUP_PLAYBOOK = """- name: Start ansible-playbook and run one task that carri
 
 def write_floor_playbooks(url: str, work_dir: Path) -> tuple[Path, Path, Path]:
     """The startup, module-floor and action-floor playbooks, with the result task_status_info returns recorded once."""
-    from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient  # noqa: PLC0415
+    from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient  # noqa: PLC0415
+    from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig  # noqa: PLC0415
 
     config = ClientConfig.from_options({"base_url": url, "client_id": CLIENT_ID, "client_secret": CLIENT_SECRET, "api_version": "v1"})
     tasks = list(IscClient(config).iter_tasks())

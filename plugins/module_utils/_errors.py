@@ -12,7 +12,9 @@ No error ever carries a secret: messages are built from method, path, status and
 
 from __future__ import annotations
 
+import re
 from typing import Any
+from urllib.parse import urlsplit
 
 
 class IscError(Exception):
@@ -202,3 +204,65 @@ def error_for_status(status: int) -> type[IscApiError]:
     if status >= 500:
         return IscServerError
     return IscApiError
+
+
+def error_from_response(method: str, path: str, response: Any, attempts: int, base_url: str, *, token_given: bool) -> IscError:
+    """The error for an answer that is not 2xx (``response`` is a requests Response), with a hint that fits it."""
+    status = response.status_code
+    token_request = path == "/oauth/token"
+    if 300 <= status < 400:
+        return IscResponseError(
+            f"ISC API {method} {path} was redirected (HTTP {status}) to {response.headers.get('Location')!s}; redirects are not followed.",
+            hint="Check base_url: use the tenant's https:// API URL.",
+        )
+    hint = None
+    if status == 401 and token_given:
+        hint = "The access_token was refused; it may have expired. Give client_id and client_secret so tokens can be renewed."
+    elif token_request and status in (404, 405):
+        hint = (
+            f"base_url ({base_url}) does not look like an ISC tenant's API: it has no token endpoint. "
+            "Use the tenant's API URL, https://<tenant>.api.identitynow.com."
+        )
+    elif token_request and status == 401:
+        hint = "Check client_id and client_secret (SAIL_CLIENT_ID / SAIL_CLIENT_SECRET)."
+        url_path = urlsplit(base_url).path
+        if url_path:
+            hint += f" Check base_url too: its path {url_path} is unusual, the tenant's API root (https://acme.api.identitynow.com) has none."
+    elif status == 429:
+        hint = (
+            f"ISC kept answering 429 (rate limited) after {attempts} attempts. It allows 100 requests per 10 seconds per client_id and API "
+            "version: lower rate_limit, run fewer jobs with this client_id at once, or raise retries / max_retry_wait."
+        )
+    detail_code, tracking_id, text = _error_fields(response)
+    return error_for_status(status)(
+        method=method,
+        path=path,
+        status=status,
+        detail_code=detail_code,
+        tracking_id=tracking_id,
+        error_text=text,
+        attempts=attempts,
+        request_id=response.headers.get("SLPT-Request-ID"),
+        hint=hint,
+    )
+
+
+def _error_fields(response: Any) -> tuple[str | None, str | None, str | None]:
+    """detailCode, trackingId and a readable text from any of ISC's error shapes (or a non-JSON page)."""
+    if not response.content:
+        return None, None, None
+    try:
+        body = response.json()
+    except ValueError:
+        content_type = response.headers.get("Content-Type", "").split(";")[0] or "unknown content type"
+        title = re.search(r"<title>(.*?)</title>", response.text, re.IGNORECASE | re.DOTALL)
+        page = f" titled '{title.group(1).strip()[:80]}'" if title else ""
+        return None, None, f"the answer was a {content_type} page{page}, not ISC's JSON (a proxy or gateway may be answering)"
+    if not isinstance(body, dict):
+        return None, None, None
+    texts = [message.get("text") for message in body.get("messages") or [] if isinstance(message, dict) and message.get("text")]
+    for key in ("error_description", "error", "message"):
+        value = body.get(key)
+        if isinstance(value, str) and value.strip():
+            texts.append(value.strip())
+    return body.get("detailCode"), body.get("trackingId"), "; ".join(dict.fromkeys(texts)) or None

@@ -59,11 +59,10 @@ def normalize_structured_filter(structured: Mapping[str, Any], version: ApiVersi
             )
         operator = _operator_for(value)
         if operator not in allowed[field]:
-            supported = ", ".join(sorted(allowed[field]))
-            fix = f"API version {version.name} supports {supported} for '{field}'."
+            fix = f"API version {version.name} supports {', '.join(sorted(allowed[field]))} for '{field}'."
             if operator == "isnull":
                 fix += " For in-progress tasks use the pending option, or api_version v2025, v2026 or v1."
-            raise IscConfigError(option, f"'{field}' cannot be null-tested (isnull) on API version {version.name}.", fix)
+            raise IscConfigError(option, f"'{field}' cannot be filtered with {operator} on API version {version.name}.", fix)
         if operator == "in":
             if not value:
                 raise IscConfigError(option, f"the list of values for '{field}' is empty.", "Give at least one value.")

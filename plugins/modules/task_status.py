@@ -346,9 +346,10 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient, validate_task_id
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient, validate_task_id
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
 from ansible_collections.sailpoint.isc.plugins.module_utils._summary import failure_summary
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_state import (
     GUARD_MODES,

@@ -303,11 +303,12 @@ from typing import Any
 
 from ansible.module_utils.basic import AnsibleModule
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, stalest_first
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._filters import canonical_field, normalize_structured_filter
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import API_VERSIONS, ApiVersion
 
 MODULE_OPTIONS: dict[str, dict[str, Any]] = {

@@ -134,8 +134,8 @@ options:
     default: 30.0
   retries:
     description:
-      - How many times a request is retried after a 502, 503 or 504, or a connection error. 5xx answers and read
-        errors are retried only where repeating the request is safe (never a PATCH).
+      - How many times a request is retried after a 500, 502, 503 or 504, or a connection error. 5xx answers and
+        read errors are retried only where repeating the request is safe (never a PATCH).
       - 429 answers are retried on every method, after the C(Retry-After) the service asks for (at least one second),
         for as long as O(max_retry_wait) allows and at most 100 times in a row, whatever this count.
       - 400, 403 and 404 are never retried. After a 401 a new token is requested once, when O(client_id) and O(client_secret)
@@ -237,7 +237,7 @@ def _make_collection_importable() -> None:
 
 _make_collection_importable()
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscAuthenticationError,
     IscBadRequestError,
@@ -246,6 +246,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscForbiddenError,
     IscMissingLibraryError,
 )
+from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
 from ansible_collections.sailpoint.isc.plugins.module_utils._task_events import EventSettings, TaskWatcher, connection_options
 
 logger = logging.getLogger("sailpoint.isc.task_events")

@@ -5,6 +5,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import yaml
 from ansible.module_utils.errors import AnsibleFallbackNotFound
@@ -12,6 +14,7 @@ from ansible.module_utils.errors import AnsibleFallbackNotFound
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS, connection_argument_spec, env_fallback
 
+DESCRIPTIONS = yaml.safe_load((Path(__file__).resolve().parents[4] / "hacking" / "connection_options.yml").read_text(encoding="utf-8"))
 MODULE_DOC = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
 PLUGIN_DOC = yaml.safe_load(ModuleDocFragment.PLUGINS)["options"]
 
@@ -31,9 +34,9 @@ def test_fragment_matches_table(option):
     assert PLUGIN_DOC[option.name]["env"] == [{"name": option.env}]
     assert PLUGIN_DOC[option.name]["vars"] == [{"name": "sail_" + option.name}]
     assert f"E({option.env})" in " ".join(MODULE_DOC[option.name]["description"])
-    assert option.description, "every option is described in the table"
-    assert PLUGIN_DOC[option.name]["description"] == list(option.description)
-    assert MODULE_DOC[option.name]["description"][: len(option.description)] == list(option.description)
+    assert DESCRIPTIONS[option.name], "every option is described in hacking/connection_options.yml"
+    assert PLUGIN_DOC[option.name]["description"] == DESCRIPTIONS[option.name]
+    assert MODULE_DOC[option.name]["description"][: len(DESCRIPTIONS[option.name])] == DESCRIPTIONS[option.name]
 
 
 @pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=lambda option: option.name)

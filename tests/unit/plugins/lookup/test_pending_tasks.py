@@ -18,8 +18,9 @@ from ansible.template import Templar, trust_as_template
 
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
 from ansible_collections.sailpoint.isc.plugins.lookup import pending_tasks
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig, IscClient
+from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscMissingLibraryError, IscServerError
+from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
 
 NOW = datetime(2025, 3, 10, 12, 0, 0, tzinfo=UTC)
 

@@ -5,7 +5,9 @@
 
 from __future__ import annotations
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscServerError
+import pytest
+
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscServerError, error_for_status
 
 
 def test_fail_json_output_leaves_out_details_without_a_value():
@@ -26,3 +28,10 @@ def test_fail_json_output_keeps_isc_identifiers():
 def test_config_errors_name_the_option_and_the_fix():
     output = IscConfigError("limit", "must be 1 or more, got 0.", "Leave the option out to get every task.").to_fail_json()
     assert output["msg"] == "Invalid option 'limit': must be 1 or more, got 0. Leave the option out to get every task."
+
+
+@pytest.mark.parametrize(("method", "needs"), [("GET", "idn:task-management:read"), ("PATCH", "idn:task-management:write")])
+def test_403_names_the_scope_and_user_levels_of_the_operation(method, needs):
+    error = error_for_status(403)(method=method, path="/task-status/v1/x", status=403)
+    assert needs in error.hint and "ORG_ADMIN" in error.hint
+    assert ("not HELPDESK" in error.hint) == (method == "PATCH")

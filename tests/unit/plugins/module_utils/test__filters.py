@@ -15,7 +15,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._filters import (
     quote_value,
     validate_sorters,
 )
-from ansible_collections.sailpoint.isc.plugins.module_utils._versions import API_VERSIONS
+from ansible_collections.sailpoint.isc.plugins.module_utils._versions import API_VERSIONS, ApiVersion
 
 # The versions with a task-status spec (sailpoint-task-api.md section 1), written out rather than read from the code.
 ALL_VERSIONS = ["beta", "v2024", "v2025", "v2026", "v1"]
@@ -120,3 +120,10 @@ def test_sorters():
     assert validate_sorters("-created") == "-created"
     with pytest.raises(IscConfigError, match="sorters"):
         validate_sorters("modified")
+
+
+def test_an_operator_a_version_lacks_is_named_as_such():
+    version = ApiVersion("x", "/x/task-status", False, True, {"type": frozenset({"eq"})})
+    with pytest.raises(IscConfigError) as caught:
+        normalize_structured_filter({"type": ["A", "B"]}, version)
+    assert "'type' cannot be filtered with in on API version x" in str(caught.value) and "isnull" not in str(caught.value)

@@ -1,15 +1,14 @@
 # Copyright: sailpoint.isc contributors
 # GNU General Public License v3.0+ (see LICENSE or https://www.gnu.org/licenses/gpl-3.0.txt)
 
-"""The options table: explicit settings win over SAIL_* variables in the exclusive pairs."""
+"""Settings from options: one precedence rule; explicit settings win over SAIL_* variables in the exclusive pairs."""
 
 from __future__ import annotations
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._client import ClientConfig
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError
-from ansible_collections.sailpoint.isc.plugins.module_utils._options import prefer_explicit
+from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig, settle_options
 
 EMULATOR = "http://127.0.0.1:8080"
 
@@ -17,7 +16,7 @@ EMULATOR = "http://127.0.0.1:8080"
 def test_an_explicit_tenant_beats_sail_base_url():
     environ = {"SAIL_BASE_URL": EMULATOR}
     options = {"base_url": EMULATOR, "tenant": "acme", "access_token": "t"}
-    assert prefer_explicit(options, environ)["base_url"] is None
+    assert settle_options(options, environ)[0]["base_url"] is None
     assert ClientConfig.from_options(options, environ).base_url == "https://acme.api.identitynow.com"
 
 
@@ -53,3 +52,34 @@ def test_both_from_the_environment_name_the_variables():
     message = str(caught.value)
     assert "SAIL_ACCESS_TOKEN" in message and "SAIL_CLIENT_SECRET" in message
     assert "s3cret-from-env" not in message and "tok-from-env" not in message
+
+
+@pytest.mark.parametrize(
+    ("options", "option"),
+    [
+        ({"base_url": "http://isc.example.com"}, "base_url"),
+        ({"base_url": "https://acme.api.identitynow.com/beta"}, "base_url"),
+        ({"base_url": "ftp://x"}, "base_url"),
+        ({"base_url": "https://user:pw@acme.api.identitynow.com"}, "base_url"),
+        ({"base_url": "https://acme.api.identitynow.com/oauth/token"}, "base_url"),
+        ({}, "base_url"),
+        ({"tenant": "acme.example"}, "tenant"),
+        ({"base_url": "https://a.example", "client_secret": None}, "client_secret"),
+        ({"base_url": "https://a.example", "client_id": None}, "client_id"),
+        ({"base_url": "https://a.example", "timeout": 0}, "timeout"),
+        ({"base_url": "https://a.example", "retries": -1}, "retries"),
+        ({"base_url": "https://a.example", "api_version": "v3"}, "api_version"),
+    ],
+)
+def test_bad_connection_options_name_the_option(options, option):
+    settings = {"client_id": "id", "client_secret": "s3cret-value", **options}
+    with pytest.raises(IscConfigError) as caught:
+        ClientConfig.from_options(settings)
+    assert caught.value.option == option
+    assert "s3cret-value" not in str(caught.value)
+
+
+def test_tenant_and_loopback_http():
+    assert ClientConfig.from_options({"tenant": "acme", "access_token": "t"}).base_url == "https://acme.api.identitynow.com"
+    assert ClientConfig.from_options({"base_url": "http://127.0.0.1:8080/", "access_token": "t"}).base_url == "http://127.0.0.1:8080"
+    assert "s3cret" not in repr(ClientConfig.from_options({"base_url": "https://a.example", "client_id": "i", "client_secret": "s3cret"}))
