@@ -13,7 +13,7 @@
 #   build      ansible-galaxy collection build + install into a temp dir (the Galaxy tarball is sane), then
 #              galaxy-importer on the tarball, as Automation Hub runs it (hacking/galaxy_importer.sh, .venv-importer)
 # not in the default run:
-#   quick      the inner loop, about a minute: ruff, tests/unit, and tests/integration/test_demo.py (hacking/demo.sh
+#   quick      the inner loop, about a minute: ruff, tests/unit (no network), and tests/integration/test_demo.py (hacking/demo.sh
 #              against the emulator); run the whole gate before you push
 # hacking/setup.sh always runs first. Stops at the first failing step (non-zero exit).
 # env: ISC_PYTEST_ARGS  extra pytest arguments, e.g. "-k client" or "-n 0" (serial)
@@ -79,7 +79,7 @@ step_pytest() {
 }
 
 step_quick() {
-    ruff check . && python -m pytest -n 2 --dist loadfile tests/unit tests/integration/test_demo.py
+    ruff check . && python hacking/no_network.py tests/unit -q && python -m pytest tests/integration/test_demo.py
 }
 
 step_sanity() {
