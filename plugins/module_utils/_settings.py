@@ -31,8 +31,8 @@ _ENV_NAMES = {option.name: option.env for option in CONNECTION_OPTIONS}
 
 def settle_options(given: Mapping[str, Any], environ: Mapping[str, str]) -> tuple[dict[str, Any], frozenset[str]]:
     """Each connection option by one rule: the task's arguments (module_defaults included), then its SAIL_*
-    variable, then its default; an empty value counts as unset. Of an exclusive pair, a half the task sets wins
-    over the other half from the environment.
+    variable, then its default. An empty variable counts as unset; an empty argument is kept, and refused later.
+    Of an exclusive pair, a half the task sets wins over the other half from the environment.
 
     Modules get their values with the environment already applied (argument spec fallbacks), so a value equal to
     its variable's counts as the environment's. Returns the values and the names whose value is the environment's.
@@ -42,7 +42,7 @@ def settle_options(given: Mapping[str, Any], environ: Mapping[str, str]) -> tupl
     for option in CONNECTION_OPTIONS:
         value = given.get(option.name)
         env_value = environ.get(option.env) or None if option.env else None
-        if value is None or value == "":
+        if value is None:
             value = env_value
         if env_value is not None and str(value) == env_value:
             from_env.add(option.name)
