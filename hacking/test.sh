@@ -7,6 +7,9 @@
 #              .venv-2.21, which the pytest step uses to check ansible-doc on 2.21)
 #   pytest     the whole pytest suite (emulator, unit, integration), every request held to the vendor specs by
 #              the emulator; "no tests collected" fails, and so does any skipped test (a promise not kept)
+#   integration  hacking/integration.sh: the ansible-test integration targets (tests/integration/targets) with
+#              `ansible-test integration --local` against an emulator the script starts and stops; one target:
+#              hacking/integration.sh task_status
 #   lint       ansible-lint (production profile, .ansible-lint)
 #   docs       antsibull-docs lint-collection-docs --plugin-docs .
 #   changelog  antsibull-changelog lint
@@ -23,12 +26,12 @@ set -euo pipefail
 . "$(dirname "${BASH_SOURCE[0]}")/env.sh"
 cd "${ISC_ROOT}"
 
-ALL_STEPS=(ruff sanity pytest lint docs changelog build)
+ALL_STEPS=(ruff sanity pytest integration lint docs changelog build)
 
 steps=()
 for arg in "$@"; do
     case "${arg}" in
-        -h | --help) sed -n '2,19p' "$0"; exit 0 ;;
+        -h | --help) sed -n '2,22p' "$0"; exit 0 ;;
         ansible-lint) steps+=(lint) ;;
         quick) steps+=(quick) ;;
         *)
@@ -84,6 +87,10 @@ step_quick() {
 
 step_sanity() {
     bash "${ISC_ROOT}/hacking/sanity.sh"
+}
+
+step_integration() {
+    bash "${ISC_ROOT}/hacking/integration.sh"
 }
 
 step_lint() {
