@@ -64,3 +64,23 @@ isc_hash() {
     # usage: isc_hash FILE... -> sha256 of the files' contents (missing files hash as empty)
     cat "$@" 2>/dev/null | sha256sum | cut -d' ' -f1
 }
+
+isc_copy_collection() {
+    # usage: isc_copy_collection DEST: the checkout into DEST (.../ansible_collections/sailpoint/isc), for ansible-test.
+    local dest="$1"
+    # Only what git would commit: tracked + untracked-not-ignored (so never .venv*, .build, tests/output,
+    # caches). Without git (e.g. an unpacked tarball), copy everything minus the same directories.
+    if git -C "${ISC_ROOT}" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+        git -C "${ISC_ROOT}" ls-files -z --cached --others --exclude-standard \
+            | while IFS= read -r -d '' f; do if [ -e "${f}" ] || [ -L "${f}" ]; then printf '%s\0' "${f}"; fi; done \
+            | tar -C "${ISC_ROOT}" --null -T - -cf - | tar -C "${dest}" -xf -
+    else
+        tar -C "${ISC_ROOT}" --exclude=./.git --exclude='./.venv*' --exclude=./.build --exclude=./tests/output \
+            --exclude=__pycache__ --exclude='*.egg-info' --exclude=.pytest_cache --exclude=.ruff_cache --exclude=.hypothesis \
+            -cf - . | tar -C "${dest}" -xf -
+    fi
+    # Leftovers that must never reach ansible-test (belt and braces).
+    rm -rf "${dest}/.git" "${dest}"/.venv* "${dest}/.build" "${dest}/tests/output"
+    find "${dest}" \( -name '*.egg-info' -o -name __pycache__ -o -name .pytest_cache -o -name .ruff_cache -o -name .hypothesis \) \
+        -prune -exec rm -rf {} +
+}

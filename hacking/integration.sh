@@ -60,11 +60,7 @@ trap cleanup EXIT
 TREE="${WORK}/ansible_collections/sailpoint/isc"
 mkdir -p "${TREE}"
 
-# The same selection as hacking/sanity.sh's copy: what git would commit, never .venv*, .build or tests/output.
-git ls-files -z --cached --others --exclude-standard \
-    | while IFS= read -r -d '' f; do if [ -e "${f}" ] || [ -L "${f}" ]; then printf '%s\0' "${f}"; fi; done \
-    | tar --null -T - -cf - | tar -C "${TREE}" -xf -
-rm -rf "${TREE}"/.venv* "${TREE}/.build" "${TREE}/tests/output"  # e.g. a .venv symlink, which .gitignore does not match
+isc_copy_collection "${TREE}"
 
 # --- the emulator --------------------------------------------------------------------------------------------------
 python -m isc_emulator --host 127.0.0.1 --port 0 --port-file "${WORK}/port" --seed empty --validate-requests \

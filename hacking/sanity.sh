@@ -166,24 +166,7 @@ trap cleanup EXIT
 TREE="${WORK}/ansible_collections/sailpoint/isc"
 mkdir -p "${TREE}"
 
-copy_tree() {
-    # Only what git would commit: tracked + untracked-not-ignored (so never .venv*, .build, tests/output,
-    # caches). Without git (e.g. an unpacked tarball), copy everything minus the same directories.
-    if git -C "${ISC_ROOT}" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
-        git -C "${ISC_ROOT}" ls-files -z --cached --others --exclude-standard \
-            | while IFS= read -r -d '' f; do if [ -e "${f}" ] || [ -L "${f}" ]; then printf '%s\0' "${f}"; fi; done \
-            | tar -C "${ISC_ROOT}" --null -T - -cf - | tar -C "${TREE}" -xf -
-    else
-        tar -C "${ISC_ROOT}" --exclude=./.git --exclude='./.venv*' --exclude=./.build --exclude=./tests/output \
-            --exclude=__pycache__ --exclude='*.egg-info' --exclude=.pytest_cache --exclude=.ruff_cache --exclude=.hypothesis \
-            -cf - . | tar -C "${TREE}" -xf -
-    fi
-    # Leftovers that must never reach ansible-test (belt and braces).
-    rm -rf "${TREE}/.git" "${TREE}"/.venv* "${TREE}/.build" "${TREE}/tests/output"
-    find "${TREE}" \( -name '*.egg-info' -o -name __pycache__ -o -name .pytest_cache -o -name .ruff_cache -o -name .hypothesis \) \
-        -prune -exec rm -rf {} +
-}
-copy_tree
+isc_copy_collection "${TREE}"
 
 # --- running ansible-test ----------------------------------------------------------------------------
 # Warnings that say nothing about the collection: pip's complaints about this machine's pip config
