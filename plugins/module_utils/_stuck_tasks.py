@@ -19,10 +19,10 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ._apply import GUARD_MODES
 from ._durations import format_duration, parse_duration, stalest_first, task_age
 from ._errors import IscConfigError
 from ._summary import task_label
-from ._task_state import GUARD_MODES
 from ._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
 
 TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y", "t"})

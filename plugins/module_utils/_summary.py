@@ -3,7 +3,7 @@
 
 # FOR INTERNAL COLLECTION USE ONLY: not a public API, may change in any release.
 
-"""One line per cause for the failures of a run over many tasks, naming the tasks as people know them.
+"""Tasks named as people know them, and one line per cause for the failures of a run over many tasks.
 
 A 403 repeated over 50 tasks is one line with a count ("HTTP 403 on 50 of 50 tasks (...): ...") instead of 50
 copies of the same message; each task's own message stays in the module's ``results``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ._durations import format_duration, task_age
 from ._errors import IscApiError, IscError
 
 NAMES_SHOWN = 3
@@ -26,6 +27,13 @@ def task_label(task: Mapping[str, Any] | None, fallback: str) -> str:
     name = (task.get("taskDefinitionSummary") or {}).get("uniqueName") or task.get("uniqueName") or fallback
     target = (task.get("target") or {}).get("name")
     return f"{name} on {target}" if target else name
+
+
+def describe_task(task_id: str, task: Mapping[str, Any] | None = None) -> str:
+    """``Cloud Account Aggregation on Workday [source] (id)``, and for a pending task how long it has shown no progress."""
+    text = f"{task_label(task, 'task')} ({task_id})"
+    idle = task_age(task) if task and task.get("completionStatus") is None else None
+    return text if idle is None else f"{text}, no progress for {format_duration(idle)}"
 
 
 def _cause(error: IscError | None, msg: str) -> tuple[Any, ...]:
