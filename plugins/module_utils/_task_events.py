@@ -25,7 +25,9 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ._durations import parse_duration, parse_timestamp
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ._durations import is_older_than, parse_duration, parse_timestamp
 from ._errors import IscConfigError
 from ._options import CONNECTION_OPTIONS, ConnectionOption
 from ._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
@@ -39,8 +41,6 @@ DEFAULT_STUCK_AFTER = "6h"
 LOOKBACK = timedelta(minutes=15)
 PAGE = 250
 IDS_PER_READ = 50
-_TRUE = frozenset({"true", "yes", "on", "1", "y", "t"})
-_FALSE = frozenset({"false", "no", "off", "0", "n", "f"})
 
 
 @dataclass(frozen=True)
@@ -136,25 +136,16 @@ def connection_options(args: Mapping[str, Any], environ: Mapping[str, str] | Non
 
 
 def _typed(option: ConnectionOption, value: Any) -> Any:
-    if option.type == "bool" and not isinstance(value, bool):
-        word = str(value).strip().lower()
-        if word not in _TRUE | _FALSE:
-            raise IscConfigError(option.name, f"'{value}' is not a boolean.", "Use true or false.")
-        return word in _TRUE
+    if option.type == "bool":
+        try:
+            return boolean(value)
+        except TypeError:
+            raise IscConfigError(option.name, f"'{value}' is not a boolean.", "Use true or false.") from None
     if option.type == "path":
         return os.path.expanduser(str(value))
     if option.type == "str":
         return str(value)
     return value
-
-
-def last_progress(task: Mapping[str, Any]) -> datetime | None:
-    """When the task last moved: ``modified``, else ``launched``, else ``created``."""
-    for name in ("modified", "launched", "created"):
-        moment = parse_timestamp(task.get(name))
-        if moment is not None:
-            return moment
-    return None
 
 
 def _event(kind: str, task: Mapping[str, Any]) -> dict[str, Any]:
@@ -268,8 +259,7 @@ class TaskWatcher:
 
     def _report_stuck(self, pending: Iterable[Mapping[str, Any]], now: datetime) -> None:
         for task in pending:
-            moved = last_progress(task)
-            if task["id"] not in self.stuck and moved is not None and now - moved >= self.settings.stuck_after:
+            if task["id"] not in self.stuck and is_older_than(task, self.settings.stuck_after, now):
                 self.stuck.add(task["id"])
                 self.outbox.append(_event("stuck", task))
 
