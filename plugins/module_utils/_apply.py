@@ -52,16 +52,9 @@ GUARD_ALWAYS_HINT = (
     "Nothing was changed, as guard is always. Set guard: auto (or never) to send the change without them."
 )
 GUARD_TWICE_HINT = "The task had moved once and then ISC refused the second guarded PATCH too. Nothing was changed; run again once the task has settled."
-# Errors that would repeat identically for every further task, so a many-task run stops sending after one.
-RUN_STOPPING_ERRORS = (
-    IscAuthenticationError,
-    IscForbiddenError,
-    IscConnectionError,
-    IscRateLimitError,
-    IscResponseError,
-    # Neither the PATCH nor the read after it got an answer: ISC is not answering, and nothing more should be sent.
-    IscPatchOutcomeUnknownError,
-)
+# Errors that would repeat identically for every further task, so a many-task run stops sending after one. Among
+# them a lost PATCH answer whose task could not be read again either (IscPatchOutcomeUnknownError): ISC is not answering.
+RUN_STOPPING_ERRORS = (IscAuthenticationError, IscForbiddenError, IscConnectionError, IscRateLimitError, IscResponseError, IscPatchOutcomeUnknownError)
 NOT_ATTEMPTED = "Not attempted after an earlier error that would repeat for this task too (see the first failed task)."
 # A PATCH that fails with these may still have been applied; the task is read again to find out.
 LOST_ANSWER_ERRORS = (IscConnectionError, IscServerError, IscResponseError)
@@ -94,13 +87,9 @@ class Outcome:
             "task": self.task,
             "left_alone": self.left_alone,
         }
-        if self.error is not None:
-            # From ISC's error answer, also when it is kept by another error (a refused or unconfirmed PATCH).
-            status, tracking_id = self.error.details.get("status"), self.error.details.get("tracking_id")
-            if status is not None:
-                result["status"] = status
-            if tracking_id:
-                result["tracking_id"] = tracking_id
+        # From ISC's error answer, also when it is kept by another error (a refused or unconfirmed PATCH).
+        details = self.error.details if self.error is not None else {}
+        result.update((key, details[key]) for key in ("status", "tracking_id") if details.get(key))
         return result
 
 
@@ -163,10 +152,12 @@ def apply_plan(client: Any, plan: Plan, desired: DesiredState, *, check_mode: bo
         except IscBadRequestError as err:
             current = read_task(client, plan.task_id)
             if not guarded:
-                raise _refused_error(err, plan, guarded=False) from err
+                _name_what_was_sent(err, plan, guarded=False)
+                raise
             if _fields_equivalent(plan.before, current, MOVEMENT_FIELDS):
                 if guard.mode == "always" or attempt == 2:
-                    raise _refused_error(err, plan, guarded=True, hint=GUARD_ALWAYS_HINT if guard.mode == "always" else GUARD_TWICE_HINT) from err
+                    _name_what_was_sent(err, plan, guarded=True, hint=GUARD_ALWAYS_HINT if guard.mode == "always" else GUARD_TWICE_HINT)
+                    raise
                 return _send_unguarded(client, plan, guard, err)
             if not desired.force and not _fields_equivalent(plan.before, current, STATUS_FIELDS):
                 msg = f"{plan.label} finished by itself with {current.get('completionStatus')} while this run was deciding; it was left as it is."
@@ -199,7 +190,8 @@ def _send_unguarded(client: Any, plan: Plan, guard: GuardPolicy, refusal: IscBad
         outcome = _send(client, plan, guarded=False)
     except IscBadRequestError as err:
         # Refused without guards too: the values are what ISC refuses, so guards stay on for the rest of the run.
-        raise _refused_error(err, plan, guarded=False) from err
+        _name_what_was_sent(err, plan, guarded=False)
+        raise
     guard.drop(plan.label, refusal)
     return outcome
 
@@ -247,24 +239,13 @@ def _fields_equivalent(before: Mapping[str, Any], current: Mapping[str, Any], na
     return all(values_equivalent(name, before.get(name), current.get(name)) for name in names)
 
 
-def _refused_error(err: IscBadRequestError, plan: Plan, *, guarded: bool, hint: str = REFUSED_PATCH_HINT) -> IscBadRequestError:
-    """``err`` (same class, status and trackingId) naming what the PATCH sent, with a hint that fits a PATCH."""
-    refused = type(err)(
-        method=err.method,
-        path=err.path,
-        status=err.status,
-        detail_code=err.detail_code,
-        tracking_id=err.tracking_id,
-        error_text=err.error_text,
-        attempts=err.attempts,
-        hint=hint,
-    )
+def _name_what_was_sent(err: IscBadRequestError, plan: Plan, *, guarded: bool, hint: str = REFUSED_PATCH_HINT) -> None:
+    """Add to ISC's refusal what the PATCH sent, and a hint that fits a PATCH."""
     sent = ", ".join(f"{name}={plan.after.get(name)!r}" for name in plan.changed_fields()) or "no values"
-    # err.message also carries what is not kept as an attribute (ISC's request id).
-    refused.message = f"{err.message} The PATCH of {plan.label} sent {sent}."
-    refused.details["sent"] = plan.operations_to_send(guarded)
-    refused.args = (str(refused),)
-    return refused
+    err.message = f"{err.message} The PATCH of {plan.label} sent {sent}."
+    err.hint = hint
+    err.details["sent"] = plan.operations_to_send(guarded)
+    err.args = (str(err),)
 
 
 def set_task_state(client: Any, task_id: str, desired: DesiredState, *, check_mode: bool, now: datetime, guard: GuardPolicy | None = None) -> Outcome:
