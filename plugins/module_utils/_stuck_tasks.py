@@ -79,11 +79,7 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise IscConfigError(
             "clear_stuck_tasks_report_file", f"the directory of {report_file} does not exist.", "Create it, or leave the option empty for no file."
         )
-    filters: dict[str, Any] = {}
-    if types:
-        filters["type"] = types
-    if sources:
-        filters["sourceId"] = sources
+    filters = {name: values for name, values in (("type", types), ("sourceId", sources)) if values}
     return {
         "older_than": older_than,
         "types": types,
@@ -132,17 +128,11 @@ def plan(raw: Mapping[str, Any], pending: Mapping[str, Any] | None = None, now: 
     return {**settings, "error": error, "stuck_ids": stuck_ids, "pending": len(tasks), "rows": rows, "started_at": started_at}
 
 
-def _outcomes(cleared: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    if not cleared or cleared.get("skipped"):
-        return []
-    return list(cleared.get("results") or [])
-
-
 def report(chosen: Mapping[str, Any], cleared: Mapping[str, Any] | None = None, previous: str | None = None, report_file: str = "") -> dict[str, Any]:
     """The role's report from its plan and task_status's result: ``report`` (with ``summary``, the lines to show),
     ``file_content`` (the JSON report file's text) and ``write_file``: whether ``report_file`` is asked for, can be
     written, and would differ from ``previous`` (its last text) other than in its timestamp."""
-    outcomes = _outcomes(cleared)
+    outcomes = [] if not cleared or cleared.get("skipped") else list(cleared.get("results") or [])
     failed = [outcome for outcome in outcomes if outcome.get("failed")]
     error = chosen.get("error")
     if error is None and cleared and not cleared.get("skipped") and ("results" not in cleared or failed):
