@@ -99,15 +99,16 @@ def plan_change(task: Mapping[str, Any], desired: DesiredState, now: datetime) -
     """Decide what ``task`` needs to reach ``desired``, without sending anything (needs jsonpatch: HAS_JSONPATCH)."""
     before = deepcopy(dict(task))
     task_id = str(before.get("id"))
+    label = describe_task(task_id, before)
     conditions: tuple[dict[str, Any], ...] = ()
     if desired.patch is not None:
         conditions = tuple(dict(op) for op in desired.patch if op["op"] == "test")
         try:
             wanted = jsonpatch.apply_patch(before, [dict(op) for op in desired.patch], in_place=False)
         except jsonpatch.JsonPatchTestFailed as err:
-            return Plan(task_id, before, before, [], left_alone=f"A test operation in patch does not hold for {describe_task(task_id, before)}: {err}")
+            return Plan(task_id, before, before, [], left_alone=f"A test operation in patch does not hold for {label}: {err}")
         except (jsonpatch.JsonPatchException, jsonpointer.JsonPointerException) as err:
-            raise IscConfigError("patch", f"it cannot be applied to {describe_task(task_id, before)}: {err}.") from err
+            raise IscConfigError("patch", f"it cannot be applied to {label}: {err}.") from err
         pointers = [op["path"] for op in desired.patch if op["op"] != "test"] + [op["from"] for op in desired.patch if op["op"] == "move"]
         names = tuple(dict.fromkeys(jsonpointer.JsonPointer(pointer).parts[0] for pointer in pointers))
     else:
@@ -124,7 +125,6 @@ def plan_change(task: Mapping[str, Any], desired: DesiredState, now: datetime) -
             after[name] = wanted[name]
     operations = _operations_for({name: before[name] for name in names if name in before}, {name: after[name] for name in names if name in after})
     if operations and is_finished(before) and not desired.force:
-        label = describe_task(task_id, before)
         left_alone = f"{label} already finished with {before.get('completionStatus')}; it was left as it is. Set force=true to overwrite a finished task."
         return Plan(task_id, before, before, operations, fields=names, left_alone=left_alone, conditions=conditions)
     return Plan(task_id, before, after, operations, fields=names, conditions=conditions)

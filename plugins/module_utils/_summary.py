@@ -39,9 +39,7 @@ def describe_task(task_id: str, task: Mapping[str, Any] | None = None) -> str:
 def _cause(error: IscError | None, msg: str) -> tuple[Any, ...]:
     if isinstance(error, IscApiError):
         return (type(error), error.status, error.detail_code, error.error_text)
-    if error is not None:
-        return (type(error), error.message)
-    return (None, msg)
+    return (type(error), error.message) if error is not None else (None, msg)
 
 
 def _describe_cause(error: IscError | None, msg: str) -> tuple[str, str]:
