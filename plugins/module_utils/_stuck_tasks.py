@@ -19,16 +19,14 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ._apply import GUARD_MODES
+from ._desired_state import normalize_completion_status
 from ._durations import format_duration, parse_duration, stalest_first, task_age
 from ._errors import IscConfigError
 from ._summary import task_label
-from ._task_state import GUARD_MODES
-from ._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
-
-TRUE_WORDS = frozenset({"true", "yes", "on", "1", "y", "t"})
-FALSE_WORDS = frozenset({"false", "no", "off", "0", "n", "f", ""})
-# Report fields that change on every run whatever the tenant does: left out when comparing with the last report.
-VOLATILE_REPORT_FIELDS = ("started_at",)
+from ._versions import TASK_DEFINITION_TYPES
 
 
 def _words(name: str, value: Any) -> list[str]:
@@ -44,12 +42,13 @@ def _words(name: str, value: Any) -> list[str]:
 
 
 def _boolean(name: str, value: Any) -> bool:
-    if isinstance(value, bool):
-        return value
-    word = str(value).strip().lower()
-    if word in TRUE_WORDS or word in FALSE_WORDS:
-        return word in TRUE_WORDS
-    raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.")
+    # An empty value (an AWX survey field left blank) is false; ansible's boolean() refuses it.
+    if isinstance(value, str) and not value.strip():
+        return False
+    try:
+        return boolean(value)
+    except TypeError:
+        raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.") from None
 
 
 def _count(name: str, value: Any) -> int:
@@ -70,13 +69,7 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     unknown = [name for name in types if name not in TASK_DEFINITION_TYPES]
     if unknown:
         raise IscConfigError("clear_stuck_tasks_types", f"'{unknown[0]}' is not a task type.", f"Use some of: {', '.join(TASK_DEFINITION_TYPES)}.")
-    status = str(raw.get("completion_status") or "").strip().upper()
-    if status not in COMPLETION_STATUSES:
-        raise IscConfigError(
-            "clear_stuck_tasks_completion_status",
-            f"'{raw.get('completion_status')}' is not a completion status.",
-            f"Use one of {', '.join(COMPLETION_STATUSES)} (any casing).",
-        )
+    status = normalize_completion_status(str(raw.get("completion_status") or ""), "clear_stuck_tasks_completion_status")
     guard = str(raw.get("guard") or "auto").strip().lower()
     if guard not in GUARD_MODES:
         raise IscConfigError("clear_stuck_tasks_guard", f"'{raw.get('guard')}' is not a guard mode.", "Use auto, always or never.")
@@ -86,11 +79,7 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise IscConfigError(
             "clear_stuck_tasks_report_file", f"the directory of {report_file} does not exist.", "Create it, or leave the option empty for no file."
         )
-    filters: dict[str, Any] = {}
-    if types:
-        filters["type"] = types
-    if sources:
-        filters["sourceId"] = sources
+    filters = {name: values for name, values in (("type", types), ("sourceId", sources)) if values}
     return {
         "older_than": older_than,
         "types": types,
@@ -139,17 +128,11 @@ def plan(raw: Mapping[str, Any], pending: Mapping[str, Any] | None = None, now: 
     return {**settings, "error": error, "stuck_ids": stuck_ids, "pending": len(tasks), "rows": rows, "started_at": started_at}
 
 
-def _outcomes(cleared: Mapping[str, Any] | None) -> list[dict[str, Any]]:
-    if not cleared or cleared.get("skipped"):
-        return []
-    return list(cleared.get("results") or [])
-
-
 def report(chosen: Mapping[str, Any], cleared: Mapping[str, Any] | None = None, previous: str | None = None, report_file: str = "") -> dict[str, Any]:
     """The role's report from its plan and task_status's result: ``report`` (with ``summary``, the lines to show),
     ``file_content`` (the JSON report file's text) and ``write_file``: whether ``report_file`` is asked for, can be
     written, and would differ from ``previous`` (its last text) other than in its timestamp."""
-    outcomes = _outcomes(cleared)
+    outcomes = [] if not cleared or cleared.get("skipped") else list(cleared.get("results") or [])
     failed = [outcome for outcome in outcomes if outcome.get("failed")]
     error = chosen.get("error")
     if error is None and cleared and not cleared.get("skipped") and ("results" not in cleared or failed):
@@ -208,10 +191,5 @@ def _differs(new: Mapping[str, Any], previous_text: str | None) -> bool:
         previous = json.loads(previous_text) if previous_text else None
     except ValueError:
         return True
-    if not isinstance(previous, dict):
-        return True
-    return _stable(previous) != _stable(new)
-
-
-def _stable(data: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: value for key, value in data.items() if key not in VOLATILE_REPORT_FIELDS}
+    # started_at changes on every run whatever the tenant does.
+    return not isinstance(previous, dict) or {**previous, "started_at": None} != {**new, "started_at": None}

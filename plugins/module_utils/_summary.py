@@ -3,7 +3,7 @@
 
 # FOR INTERNAL COLLECTION USE ONLY: not a public API, may change in any release.
 
-"""One line per cause for the failures of a run over many tasks, naming the tasks as people know them.
+"""Tasks named as people know them, and one line per cause for the failures of a run over many tasks.
 
 A 403 repeated over 50 tasks is one line with a count ("HTTP 403 on 50 of 50 tasks (...): ...") instead of 50
 copies of the same message; each task's own message stays in the module's ``results``.
@@ -14,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
+from ._durations import format_duration, task_age
 from ._errors import IscApiError, IscError
 
 NAMES_SHOWN = 3
@@ -28,12 +29,17 @@ def task_label(task: Mapping[str, Any] | None, fallback: str) -> str:
     return f"{name} on {target}" if target else name
 
 
+def describe_task(task_id: str, task: Mapping[str, Any] | None = None) -> str:
+    """``Cloud Account Aggregation on Workday [source] (id)``, and for a pending task how long it has shown no progress."""
+    text = f"{task_label(task, 'task')} ({task_id})"
+    idle = task_age(task) if task and task.get("completionStatus") is None else None
+    return text if idle is None else f"{text}, no progress for {format_duration(idle)}"
+
+
 def _cause(error: IscError | None, msg: str) -> tuple[Any, ...]:
     if isinstance(error, IscApiError):
         return (type(error), error.status, error.detail_code, error.error_text)
-    if error is not None:
-        return (type(error), error.message)
-    return (None, msg)
+    return (type(error), error.message) if error is not None else (None, msg)
 
 
 def _describe_cause(error: IscError | None, msg: str) -> tuple[str, str]:

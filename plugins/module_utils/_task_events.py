@@ -20,12 +20,14 @@ Each finished task is reported once (remembered while it can still be read again
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ._durations import parse_duration, parse_timestamp
+from ansible.module_utils.parsing.convert_bool import boolean
+
+from ._durations import is_older_than, parse_duration, parse_timestamp
 from ._errors import IscConfigError
 from ._options import CONNECTION_OPTIONS, ConnectionOption
 from ._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
@@ -39,8 +41,6 @@ DEFAULT_STUCK_AFTER = "6h"
 LOOKBACK = timedelta(minutes=15)
 PAGE = 250
 IDS_PER_READ = 50
-_TRUE = frozenset({"true", "yes", "on", "1", "y", "t"})
-_FALSE = frozenset({"false", "no", "off", "0", "n", "f"})
 
 
 @dataclass(frozen=True)
@@ -70,27 +70,22 @@ class EventSettings:
         )
 
 
-def _list(option: str, value: Any) -> list[str]:
+def _choices(option: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
+    """The choices given as a list or as comma-separated text, in the casing of ``allowed``, each once."""
     if value is None:
         return []
     if isinstance(value, str):
-        return [part.strip() for part in value.split(",") if part.strip()]
-    if isinstance(value, (list, tuple)):
+        items = [part.strip() for part in value.split(",") if part.strip()]
+    elif isinstance(value, (list, tuple)):
         items = [str(item).strip() for item in value]
-        if all(items):
-            return items
-        raise IscConfigError(option, "an entry is empty.", "Give non-empty values, or leave the option out.")
-    raise IscConfigError(option, f"expected a list, got {type(value).__name__}.", "Give a list, or a comma-separated string.")
-
-
-def _choices(option: str, value: Any, allowed: Iterable[str]) -> list[str]:
-    allowed = tuple(allowed)
-    names = []
-    for item in _list(option, value):
-        name = item.upper() if allowed[0].isupper() else item.lower()
+        if not all(items):
+            raise IscConfigError(option, "an entry is empty.", "Give non-empty values, or leave the option out.")
+    else:
+        raise IscConfigError(option, f"expected a list, got {type(value).__name__}.", "Give a list, or a comma-separated string.")
+    names = [item.upper() if allowed[0].isupper() else item.lower() for item in items]
+    for item, name in zip(items, names, strict=True):
         if name not in allowed:
             raise IscConfigError(option, f"'{item}' is not one of the choices.", f"Use one of: {', '.join(allowed)}.")
-        names.append(name)
     return list(dict.fromkeys(names))
 
 
@@ -136,25 +131,16 @@ def connection_options(args: Mapping[str, Any], environ: Mapping[str, str] | Non
 
 
 def _typed(option: ConnectionOption, value: Any) -> Any:
-    if option.type == "bool" and not isinstance(value, bool):
-        word = str(value).strip().lower()
-        if word not in _TRUE | _FALSE:
-            raise IscConfigError(option.name, f"'{value}' is not a boolean.", "Use true or false.")
-        return word in _TRUE
+    if option.type == "bool":
+        try:
+            return boolean(value)
+        except TypeError:
+            raise IscConfigError(option.name, f"'{value}' is not a boolean.", "Use true or false.") from None
     if option.type == "path":
         return os.path.expanduser(str(value))
     if option.type == "str":
         return str(value)
     return value
-
-
-def last_progress(task: Mapping[str, Any]) -> datetime | None:
-    """When the task last moved: ``modified``, else ``launched``, else ``created``."""
-    for name in ("modified", "launched", "created"):
-        moment = parse_timestamp(task.get(name))
-        if moment is not None:
-            return moment
-    return None
 
 
 def _event(kind: str, task: Mapping[str, Any]) -> dict[str, Any]:
@@ -175,6 +161,8 @@ class TaskWatcher:
         self.horizon: datetime | None = None
         self.baselined = False
         self.outbox: list[dict[str, Any]] = []
+        # What the finished list is read with, besides ids.
+        self.filters = {name: list(values) for name, values in (("type", settings.types), ("completionStatus", settings.statuses)) if values}
 
     def take_events(self) -> list[dict[str, Any]]:
         events, self.outbox = self.outbox, []
@@ -198,30 +186,14 @@ class TaskWatcher:
             floor = self.horizon - LOOKBACK
             self.finished = {task_id: created for task_id, created in self.finished.items() if created is None or created >= floor}
 
-    def _finished_filters(self, **extra: Any) -> dict[str, Any]:
-        filters = dict(extra)
-        if self.settings.types:
-            filters["type"] = list(self.settings.types)
-        if self.settings.statuses:
-            filters["completionStatus"] = list(self.settings.statuses)
-        return filters
-
     def _scan_finished(self, newest_pending: datetime | None) -> list[datetime]:
-        """Read the finished list newest first, down to the floor; return the created times seen."""
-        seen: list[datetime] = []
-        for task in self._newest_finished(newest_pending):
-            created = _created(task)
-            if created is not None:
-                seen.append(created)
-            self._consider(task, created)
-        return seen
-
-    def _newest_finished(self, newest_pending: datetime | None) -> Iterator[dict[str, Any]]:
+        """Read the finished list newest first, down to the floor, considering each task; return the created times seen."""
         read_all = self.horizon is None and (self.baselined or self.settings.since is not None)
         floor = None if self.horizon is None else self.horizon - LOOKBACK
+        seen: list[datetime] = []
         offset = 0
         while True:
-            page = list(self.client.iter_tasks(filters=self._finished_filters() or None, sorters="-created", offset=offset, limit=PAGE))
+            page = list(self.client.iter_tasks(filters=self.filters or None, sorters="-created", offset=offset, limit=PAGE))
             if floor is None and not read_all:
                 # First poll: nothing older than the newest task then in the tenant, less LOOKBACK, is read again.
                 times = [created for created in map(_created, page) if created is not None]
@@ -233,9 +205,11 @@ class TaskWatcher:
                 if floor is not None and not read_all and created is not None and created < floor:
                     below = True
                     continue
-                yield task
+                if created is not None:
+                    seen.append(created)
+                self._consider(task, created)
             if below or len(page) < PAGE:
-                return
+                return seen
             offset += PAGE
 
     def _read_gone(self, pending: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
@@ -243,7 +217,7 @@ class TaskWatcher:
         gone = [task_id for task_id in self.pending if task_id not in pending and task_id not in self.finished]
         still_pending = {}
         for start in range(0, len(gone), IDS_PER_READ):
-            for task in self.client.iter_tasks(filters=self._finished_filters(id=gone[start : start + IDS_PER_READ])):
+            for task in self.client.iter_tasks(filters={"id": gone[start : start + IDS_PER_READ], **self.filters}):
                 task_id = task.get("id")
                 if task_id in gone and task.get("completionStatus") is None:
                     still_pending[task_id] = task
@@ -268,8 +242,7 @@ class TaskWatcher:
 
     def _report_stuck(self, pending: Iterable[Mapping[str, Any]], now: datetime) -> None:
         for task in pending:
-            moved = last_progress(task)
-            if task["id"] not in self.stuck and moved is not None and now - moved >= self.settings.stuck_after:
+            if task["id"] not in self.stuck and is_older_than(task, self.settings.stuck_after, now):
                 self.stuck.add(task["id"])
                 self.outbox.append(_event("stuck", task))
 

@@ -344,23 +344,17 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from ansible.module_utils.basic import AnsibleModule
+from ansible.module_utils.basic import AnsibleModule, missing_required_lib
 
+from ansible_collections.sailpoint.isc.plugins.module_utils._apply import GUARD_MODES, GuardPolicy, Outcome, set_many_task_states, set_task_state
 from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscClient, validate_task_id
+from ansible_collections.sailpoint.isc.plugins.module_utils._desired_state import DesiredState
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import connection_argument_spec
+from ansible_collections.sailpoint.isc.plugins.module_utils._plan import HAS_JSONPATCH, JSONPATCH_IMPORT_ERROR
 from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
 from ansible_collections.sailpoint.isc.plugins.module_utils._summary import failure_summary
-from ansible_collections.sailpoint.isc.plugins.module_utils._task_state import (
-    GUARD_MODES,
-    DesiredState,
-    GuardPolicy,
-    Outcome,
-    require_jsonpatch,
-    set_many_task_states,
-    set_task_state,
-    wait_for_tasks,
-)
+from ansible_collections.sailpoint.isc.plugins.module_utils._wait import wait_for_tasks
 
 STATE_OPTIONS = ("completion_status", "completed", "description", "progress")
 
@@ -496,8 +490,9 @@ def main() -> None:
         required_one_of=[["id", "ids"]],
         supports_check_mode=True,
     )
+    if not HAS_JSONPATCH:
+        module.fail_json(msg=missing_required_lib("jsonpatch"), exception=JSONPATCH_IMPORT_ERROR)
     try:
-        require_jsonpatch()
         request = build_request(module.params)
         config = ClientConfig.from_options(module.params)
         client = IscClient(config, warn=module.warn)

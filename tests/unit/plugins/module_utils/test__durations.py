@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -132,3 +133,17 @@ def test_task_without_times_is_never_old() -> None:
 
 def test_lowercase_z_is_utc_too() -> None:
     assert parse_timestamp("2024-05-17T19:33:16.470z") == datetime(2024, 5, 17, 19, 33, 16, 470000, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("fields", "expected"),
+    [
+        ({"modified": "2025-03-10T10:00:00Z", "launched": "2025-03-10T09:00:00Z", "created": "2025-03-10T08:00:00Z"}, 10),
+        ({"modified": None, "launched": "2025-03-10T09:00:00Z", "created": "2025-03-10T08:00:00Z"}, 9),
+        ({"launched": None, "created": "2025-03-10T08:00:00Z"}, 8),
+        ({"created": "not a time"}, None),
+    ],
+)
+def test_last_progress(fields: dict[str, Any], expected: int | None) -> None:
+    moment = task_last_progress(fields)
+    assert (moment.hour if moment else None) == expected

@@ -38,7 +38,7 @@ def listing(*tasks: dict[str, Any]) -> dict[str, Any]:
     [
         ({"older_than": "6x"}, "clear_stuck_tasks_older_than", "unknown duration unit 'x'"),
         ({"types": ["CLOUD_ACCOUNT_AGGREGATON"]}, "clear_stuck_tasks_types", "'CLOUD_ACCOUNT_AGGREGATON' is not a task type"),
-        ({"completion_status": "done"}, "clear_stuck_tasks_completion_status", "'done' is not a completion status"),
+        ({"completion_status": "done"}, "clear_stuck_tasks_completion_status", "'done' is not a task completion status"),
         ({"guard": "sometimes"}, "clear_stuck_tasks_guard", "'sometimes' is not a guard mode"),
         ({"max": "lots"}, "clear_stuck_tasks_max", "'lots' is not a whole number"),
         ({"max": -1}, "clear_stuck_tasks_max", "-1 is negative"),

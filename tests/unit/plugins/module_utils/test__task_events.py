@@ -15,7 +15,6 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._task_events import 
     EventSettings,
     TaskWatcher,
     connection_options,
-    last_progress,
 )
 from ansible_collections.sailpoint.isc.tests.unit.task_events_fakes import NOW, FakeTenant, ago, make_task, stamp
 
@@ -216,20 +215,6 @@ def test_kinds_limit_what_is_read_and_reported() -> None:
     finished_only = watcher(tenant, kinds="finished", stuck_after="1h")
     tenant.add(make_task("stuck-2", created=ago(hours=9), modified=ago(hours=8)))
     assert poll(finished_only) == []
-
-
-@pytest.mark.parametrize(
-    ("fields", "expected"),
-    [
-        ({"modified": "2025-03-10T10:00:00Z", "launched": "2025-03-10T09:00:00Z", "created": "2025-03-10T08:00:00Z"}, 10),
-        ({"modified": None, "launched": "2025-03-10T09:00:00Z", "created": "2025-03-10T08:00:00Z"}, 9),
-        ({"launched": None, "created": "2025-03-10T08:00:00Z"}, 8),
-        ({"created": "not a time"}, None),
-    ],
-)
-def test_last_progress(fields: dict[str, Any], expected: int | None) -> None:
-    moment = last_progress(fields)
-    assert (moment.hour if moment else None) == expected
 
 
 # --- options -------------------------------------------------------------------------------------------------

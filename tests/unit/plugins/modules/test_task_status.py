@@ -14,7 +14,6 @@ import jsonpatch
 import pytest
 from ansible.module_utils.testing import patch_module_args
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import _task_state
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscBadRequestError,
     IscConfigError,
@@ -304,8 +303,8 @@ def test_main_lost_answer_not_shown_fails_keeping_status_and_tracking_id(monkeyp
     assert result["task"]["completionStatus"] is None
 
 
-def test_main_without_jsonpatch_fails_through_the_one_error_funnel(monkeypatch, capsys):
-    monkeypatch.setattr(_task_state, "HAS_JSONPATCH", False)
+def test_main_without_jsonpatch_fails_with_ansibles_missing_library_message(monkeypatch, capsys):
+    monkeypatch.setattr(task_status, "HAS_JSONPATCH", False)
     monkeypatch.setattr(task_status, "IscClient", lambda config, warn: pytest.fail("no client before the library check"))
 
     code, result = run_main(monkeypatch, capsys, None, id="t1")

@@ -17,7 +17,16 @@ from typing import Any
 from hypothesis import assume, given
 from hypothesis import strategies as st
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import _task_state as ts
+from ansible_collections.sailpoint.isc.plugins.module_utils._desired_state import (
+    TIMESTAMP_FIELDS,
+    DesiredState,
+    format_instant,
+    normalize_completion_status,
+    normalize_timestamp,
+    values_equivalent,
+)
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_timestamp
+from ansible_collections.sailpoint.isc.plugins.module_utils._plan import plan_change
 
 # The vendor's TaskStatus.completionStatus enum (every spec subset, components/schemas/TaskStatus).
 COMPLETION_STATUSES = ("SUCCESS", "WARNING", "ERROR", "TERMINATED", "TEMPERROR")
@@ -64,35 +73,35 @@ def any_casing(text: str) -> st.SearchStrategy[str]:
 # --- timestamps ----------------------------------------------------------------------------------------------
 
 
-@given(instant_and_two_spellings(), st.sampled_from(sorted(ts.TIMESTAMP_FIELDS)))
+@given(instant_and_two_spellings(), st.sampled_from(sorted(TIMESTAMP_FIELDS)))
 def test_the_same_instant_in_any_offset_and_precision_compares_equal(case, field_name):
     moment, first, second = case
-    assert ts.parse_instant(first) == moment
-    assert ts.values_equivalent(field_name, first, second)
-    assert ts.values_equivalent(field_name, second, first)
+    assert parse_timestamp(first) == moment
+    assert values_equivalent(field_name, first, second)
+    assert values_equivalent(field_name, second, first)
 
 
-@given(instants, instants, st.data(), st.sampled_from(sorted(ts.TIMESTAMP_FIELDS)))
+@given(instants, instants, st.data(), st.sampled_from(sorted(TIMESTAMP_FIELDS)))
 def test_different_instants_never_compare_equal(first, second, data, field_name):
     assume(first != second)
     first_text, second_text = data.draw(spellings(first)), data.draw(spellings(second))
-    assert not ts.values_equivalent(field_name, first_text, second_text)
-    assert not ts.values_equivalent(field_name, second_text, first_text)
+    assert not values_equivalent(field_name, first_text, second_text)
+    assert not values_equivalent(field_name, second_text, first_text)
 
 
 @given(instants, st.data())
 def test_a_timestamp_is_sent_in_the_vendors_form_as_the_same_instant_to_the_millisecond(moment, data):
     text = data.draw(spellings(moment))
-    sent = ts.normalize_timestamp(text)
+    sent = normalize_timestamp(text)
     assert VENDOR_FORM.match(sent), sent
-    assert ts.parse_instant(sent) == truncated(moment, "milliseconds")
-    assert ts.normalize_timestamp(sent) == sent
+    assert parse_timestamp(sent) == truncated(moment, "milliseconds")
+    assert normalize_timestamp(sent) == sent
 
 
 @given(st.text(max_size=30))
 def test_text_that_is_no_timestamp_is_never_equal_to_one(text):
-    assume(ts.parse_instant(text) is None)
-    assert not ts.values_equivalent("completed", text, "2024-05-17T19:33:16.470Z")
+    assume(parse_timestamp(text) is None)
+    assert not values_equivalent("completed", text, "2024-05-17T19:33:16.470Z")
 
 
 # --- statuses ------------------------------------------------------------------------------------------------
@@ -101,15 +110,15 @@ def test_text_that_is_no_timestamp_is_never_equal_to_one(text):
 @given(st.sampled_from(COMPLETION_STATUSES).flatmap(lambda status: st.tuples(st.just(status), any_casing(status))))
 def test_a_status_in_any_casing_is_the_same_status(case):
     status, spelled = case
-    assert ts.normalize_completion_status(f"  {spelled} ") == status
-    assert ts.values_equivalent("completionStatus", spelled, status)
-    assert ts.values_equivalent("completionStatus", status, spelled)
+    assert normalize_completion_status(f"  {spelled} ") == status
+    assert values_equivalent("completionStatus", spelled, status)
+    assert values_equivalent("completionStatus", status, spelled)
 
 
 @given(st.data(), st.sampled_from(COMPLETION_STATUSES), st.sampled_from(COMPLETION_STATUSES))
 def test_different_statuses_never_compare_equal_whatever_the_casing(data, first, second):
     assume(first != second)
-    assert not ts.values_equivalent("completionStatus", data.draw(any_casing(first)), data.draw(any_casing(second)))
+    assert not values_equivalent("completionStatus", data.draw(any_casing(first)), data.draw(any_casing(second)))
 
 
 # --- what task_status does with them ---------------------------------------------------------------------------
@@ -124,10 +133,10 @@ def test_the_state_a_task_already_has_needs_no_patch_however_it_is_spelled(statu
     # ISC keeps milliseconds: a task's completed time has no finer digits, however the service writes it.
     moment = truncated(data.draw(instants), "milliseconds")
     task = finished_task(data.draw(any_casing(status)), data.draw(spellings(moment, "milliseconds")))
-    wanted = ts.DesiredState.from_params(
+    wanted = DesiredState.from_params(
         {"completion_status": data.draw(any_casing(status)), "completed": data.draw(spellings(moment, "milliseconds")), "force": force}
     )
-    plan = ts.plan_change(task, wanted, datetime.now(UTC))
+    plan = plan_change(task, wanted, datetime.now(UTC))
     assert plan.operations == [] and not plan.changes and plan.left_alone is None
 
 
@@ -135,9 +144,9 @@ def test_the_state_a_task_already_has_needs_no_patch_however_it_is_spelled(statu
 def test_another_completed_instant_is_a_change_of_that_field_only(status, current, wanted_moment, data):
     current, wanted_moment = truncated(current, "milliseconds"), truncated(wanted_moment, "milliseconds")
     assume(current != wanted_moment)
-    task = finished_task(status, ts.format_instant(current))
-    wanted = ts.DesiredState.from_params({"completion_status": status.lower(), "completed": data.draw(spellings(wanted_moment)), "force": True})
-    plan = ts.plan_change(task, wanted, datetime.now(UTC))
+    task = finished_task(status, format_instant(current))
+    wanted = DesiredState.from_params({"completion_status": status.lower(), "completed": data.draw(spellings(wanted_moment)), "force": True})
+    plan = plan_change(task, wanted, datetime.now(UTC))
     assert plan.changes
     assert [(op["op"], op["path"]) for op in plan.operations] == [("replace", "/completed")]
-    assert ts.parse_instant(plan.operations[0]["value"]) == wanted_moment
+    assert parse_timestamp(plan.operations[0]["value"]) == wanted_moment
