@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from typing import Any
 
-from ansible_collections.sailpoint.isc.plugins.module_utils._stuck_tasks import plan, report
+from ansible_collections.sailpoint.isc.plugins.plugin_utils._stuck_tasks import plan, report
 
 
 def stuck_tasks_plan(settings: Mapping[str, Any], pending: Mapping[str, Any] | None = None) -> dict[str, Any]:

@@ -247,7 +247,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._errors import (
     IscMissingLibraryError,
 )
 from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
-from ansible_collections.sailpoint.isc.plugins.module_utils._task_events import EventSettings, TaskWatcher, connection_options
+from ansible_collections.sailpoint.isc.plugins.plugin_utils._task_events import EventSettings, TaskWatcher
 
 logger = logging.getLogger("sailpoint.isc.task_events")
 
@@ -258,7 +258,7 @@ FATAL_ERRORS = (IscAuthenticationError, IscForbiddenError, IscBadRequestError, I
 def build_watcher(args: dict[str, Any]) -> TaskWatcher:
     """Check every option and build the client, before any request."""
     settings = EventSettings.from_args(args, datetime.now(UTC))
-    config = ClientConfig.from_options(connection_options(args))
+    config = ClientConfig.from_options(args)
     return TaskWatcher(IscClient(config, warn=logger.warning), settings)
 
 

@@ -83,3 +83,20 @@ def test_tenant_and_loopback_http():
     assert ClientConfig.from_options({"tenant": "acme", "access_token": "t"}).base_url == "https://acme.api.identitynow.com"
     assert ClientConfig.from_options({"base_url": "http://127.0.0.1:8080/", "access_token": "t"}).base_url == "http://127.0.0.1:8080"
     assert "s3cret" not in repr(ClientConfig.from_options({"base_url": "https://a.example", "client_id": "i", "client_secret": "s3cret"}))
+
+
+def test_arguments_then_environment_then_defaults_as_the_event_source_gets_them():
+    environ = {"SAIL_BASE_URL": "https://env.api.identitynow.com", "SAIL_CLIENT_SECRET": "s", "SAIL_VALIDATE_CERTS": "no", "SAIL_TIMEOUT": "5"}
+    config = ClientConfig.from_options({"client_id": "from-args", "rate_limit": 10}, environ)
+    assert (config.base_url, config.client_id, config.validate_certs) == ("https://env.api.identitynow.com", "from-args", False)
+    assert (config.timeout, config.rate_limit, config.retries, config.api_version) == (5.0, 10, 5, "v1")
+    with pytest.raises(IscConfigError) as caught:
+        ClientConfig.from_options({}, {**environ, "SAIL_CLIENT_ID": ""})
+    assert caught.value.option == "client_id", "an empty variable counts as unset"
+
+
+@pytest.mark.parametrize("option", ["validate_certs", "experimental_header"])
+def test_a_mistyped_boolean_is_refused_not_read_as_false(option):
+    with pytest.raises(IscConfigError) as caught:
+        ClientConfig.from_options({"base_url": EMULATOR, "access_token": "t", option: "ture"}, {})
+    assert caught.value.option == option

@@ -21,10 +21,10 @@ import yaml
 
 from ansible_collections.sailpoint.isc.extensions.eda.plugins.event_source import task_events
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment as ConnectionFragment
-from ansible_collections.sailpoint.isc.plugins.module_utils import _task_events
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscAuthenticationError, IscConfigError, IscConnectionError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import COMPLETION_STATUSES
+from ansible_collections.sailpoint.isc.plugins.plugin_utils import _task_events
 from ansible_collections.sailpoint.isc.tests.unit.task_events_fakes import FakeTenant, make_task
 
 SOURCE_FILE = Path(task_events.__file__)

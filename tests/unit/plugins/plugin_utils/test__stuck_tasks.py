@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from ansible_collections.sailpoint.isc.plugins.module_utils import _stuck_tasks as stuck
+from ansible_collections.sailpoint.isc.plugins.plugin_utils import _stuck_tasks as stuck
 
 NOW = datetime(2025, 3, 10, 12, 0, tzinfo=UTC)
 SETTINGS = {"older_than": "6h", "types": [], "sources": [], "completion_status": "ERROR", "guard": "auto", "max": 20, "dry_run": False}

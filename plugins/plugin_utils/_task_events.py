@@ -19,18 +19,15 @@ Each finished task is reported once (remembered while it can still be read again
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from ansible.module_utils.parsing.convert_bool import boolean
-
-from ._durations import is_older_than, parse_duration, parse_timestamp
-from ._errors import IscConfigError
-from ._options import CONNECTION_OPTIONS, ConnectionOption
-from ._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import is_older_than, parse_duration, parse_timestamp
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS
+from ansible_collections.sailpoint.isc.plugins.module_utils._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
 
 KINDS = ("finished", "stuck")
 SOURCE_OPTIONS = ("interval", "kinds", "types", "statuses", "stuck_after", "since")
@@ -116,31 +113,6 @@ def _since(value: Any, now: datetime) -> datetime | None:
         raise IscConfigError(
             "since", f"'{value}' is neither a date and time nor a duration.", "Write 2025-03-08T10:00:00Z, or a duration such as 2h."
         ) from None
-
-
-def connection_options(args: Mapping[str, Any], environ: Mapping[str, str] | None = None) -> dict[str, Any]:
-    """The connection options for ClientConfig.from_options: the source's arguments, else SAIL_* variables, else defaults."""
-    environ = os.environ if environ is None else environ
-    options = {}
-    for option in CONNECTION_OPTIONS:
-        value = args.get(option.name)
-        if value is None or value == "":
-            value = environ.get(option.env) or None if option.env else None
-        options[option.name] = option.default if value is None else _typed(option, value)
-    return options
-
-
-def _typed(option: ConnectionOption, value: Any) -> Any:
-    if option.type == "bool":
-        try:
-            return boolean(value)
-        except TypeError:
-            raise IscConfigError(option.name, f"'{value}' is not a boolean.", "Use true or false.") from None
-    if option.type == "path":
-        return os.path.expanduser(str(value))
-    if option.type == "str":
-        return str(value)
-    return value
 
 
 def _event(kind: str, task: Mapping[str, Any]) -> dict[str, Any]:

@@ -21,12 +21,12 @@ from typing import Any
 
 from ansible.module_utils.parsing.convert_bool import boolean
 
-from ._apply import GUARD_MODES
-from ._desired_state import normalize_completion_status
-from ._durations import format_duration, parse_duration, stalest_first, task_age
-from ._errors import IscConfigError
-from ._summary import task_label
-from ._versions import TASK_DEFINITION_TYPES
+from ansible_collections.sailpoint.isc.plugins.module_utils._apply import GUARD_MODES
+from ansible_collections.sailpoint.isc.plugins.module_utils._desired_state import normalize_completion_status
+from ansible_collections.sailpoint.isc.plugins.module_utils._durations import format_duration, parse_duration, stalest_first, task_age
+from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError
+from ansible_collections.sailpoint.isc.plugins.module_utils._summary import task_label
+from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
 
 
 def _words(name: str, value: Any) -> list[str]:

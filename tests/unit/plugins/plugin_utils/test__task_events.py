@@ -9,12 +9,11 @@ from typing import Any
 import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscServerError
-from ansible_collections.sailpoint.isc.plugins.module_utils._task_events import (
+from ansible_collections.sailpoint.isc.plugins.plugin_utils._task_events import (
     LOOKBACK,
     PAGE,
     EventSettings,
     TaskWatcher,
-    connection_options,
 )
 from ansible_collections.sailpoint.isc.tests.unit.task_events_fakes import NOW, FakeTenant, ago, make_task, stamp
 
@@ -264,18 +263,3 @@ def test_option_forms() -> None:
     assert EventSettings.from_args({"since": "90m"}, NOW).since == ago(minutes=90)
     assert EventSettings.from_args({"since": NOW.replace(tzinfo=None)}, NOW).since == NOW
     assert EventSettings.from_args({"eda_feedback_queue": object()}, NOW).kinds == {"finished", "stuck"}
-
-
-def test_connection_options_come_from_arguments_then_environment_then_defaults() -> None:
-    environ = {"SAIL_BASE_URL": "https://env.api.identitynow.com", "SAIL_CLIENT_ID": "", "SAIL_VALIDATE_CERTS": "no", "SAIL_TIMEOUT": "5"}
-    options = connection_options({"client_id": "from-args", "rate_limit": 10}, environ)
-    assert options["base_url"] == "https://env.api.identitynow.com"
-    assert options["client_id"] == "from-args"
-    assert options["validate_certs"] is False
-    assert (options["timeout"], options["rate_limit"], options["retries"], options["client_secret"]) == ("5", 10, 5, None)
-    assert connection_options({}, {"SAIL_CLIENT_ID": ""})["client_id"] is None
-
-
-def test_a_mistyped_boolean_is_refused_not_read_as_false() -> None:
-    with pytest.raises(IscConfigError, match="validate_certs"):
-        connection_options({}, {"SAIL_VALIDATE_CERTS": "ture"})
