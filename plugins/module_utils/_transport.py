@@ -181,35 +181,7 @@ class Transport:
             verify = self.config.ca_path or self.config.validate_certs
             return self._session.request(method, self.config.base_url + path, timeout=self.config.timeout, allow_redirects=False, verify=verify, **kwargs)
         except requests.exceptions.RequestException as err:
-            raise self._connection_error(method, path, err) from None
-
-    def _connection_error(self, method: str, path: str, err: Exception) -> IscConnectionError:
-        causes = _causes(err)
-        # The innermost cause, without URLs' query strings.
-        reason = re.sub(r"\?[^\s'\"]*", "", str(causes[-1])) or type(causes[-1]).__name__
-        attempts = "after 1 attempt" if self._local.attempt == 1 else f"after {self._local.attempt} attempts"
-        if isinstance(err, requests.exceptions.SSLError):
-            hint = "Give the CA bundle with ca_path (SAIL_CA_PATH), or validate_certs: false for a test tenant only."
-            if "WRONG_VERSION_NUMBER" in reason or "record layer failure" in reason:
-                hint = "The server does not speak TLS on that port: check the scheme (https://) and port of base_url."
-            # Not retried (urllib3 counts it under "other", which is 0): a refused certificate will not change.
-            return IscConnectionError(f"TLS error talking to base_url {self.config.base_url} ({method} {path}): {reason}.", hint=hint)
-        if any(isinstance(cause, NameResolutionError) for cause in causes):
-            return IscConnectionError(
-                f"The host name of base_url, {urlsplit(self.config.base_url).hostname}, does not resolve ({method} {path}).",
-                hint="Check base_url (SAIL_BASE_URL) for a typo: a tenant's API is https://<tenant>.api.identitynow.com.",
-            )
-        if isinstance(err, requests.exceptions.Timeout) or any(isinstance(cause, ReadTimeoutError) for cause in causes):
-            return IscConnectionError(
-                f"ISC API {method} {path} got no answer within {self.config.timeout:g}s {attempts}: {reason}.",
-                hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
-            )
-        if isinstance(err, requests.exceptions.ConnectionError):
-            return IscConnectionError(
-                f"Could not complete ISC API {method} {path} on {self.config.base_url} {attempts}: {reason}.",
-                hint="Check base_url, the network path and proxy settings (HTTPS_PROXY, NO_PROXY).",
-            )
-        return IscConnectionError(f"ISC API {method} {path} failed: {reason}.")
+            raise connection_error(self.config, method, path, err, self._local.attempt) from None
 
     def _bearer(self) -> str:
         with self._token_lock:
@@ -250,6 +222,36 @@ class Transport:
             f"ISC marks {method} {path} as deprecated (X-Deprecated: true) on api_version {self.config.api_version}. "
             f"Set api_version: {DEFAULT_API_VERSION}, which lists pending tasks without it."
         )
+
+
+def connection_error(config: ClientConfig, method: str, path: str, err: Exception, attempt: int) -> IscConnectionError:
+    """The error for a request that got no answer: what failed, after how many attempts, and what to check."""
+    causes = _causes(err)
+    # The innermost cause, without URLs' query strings.
+    reason = re.sub(r"\?[^\s'\"]*", "", str(causes[-1])) or type(causes[-1]).__name__
+    attempts = "after 1 attempt" if attempt == 1 else f"after {attempt} attempts"
+    if isinstance(err, requests.exceptions.SSLError):
+        hint = "Give the CA bundle with ca_path (SAIL_CA_PATH), or validate_certs: false for a test tenant only."
+        if "WRONG_VERSION_NUMBER" in reason or "record layer failure" in reason:
+            hint = "The server does not speak TLS on that port: check the scheme (https://) and port of base_url."
+        # Not retried (urllib3 counts it under "other", which is 0): a refused certificate will not change.
+        return IscConnectionError(f"TLS error talking to base_url {config.base_url} ({method} {path}): {reason}.", hint=hint)
+    if any(isinstance(cause, NameResolutionError) for cause in causes):
+        return IscConnectionError(
+            f"The host name of base_url, {urlsplit(config.base_url).hostname}, does not resolve ({method} {path}).",
+            hint="Check base_url (SAIL_BASE_URL) for a typo: a tenant's API is https://<tenant>.api.identitynow.com.",
+        )
+    if isinstance(err, requests.exceptions.Timeout) or any(isinstance(cause, ReadTimeoutError) for cause in causes):
+        return IscConnectionError(
+            f"ISC API {method} {path} got no answer within {config.timeout:g}s {attempts}: {reason}.",
+            hint="Raise timeout (SAIL_TIMEOUT) if the tenant is slow.",
+        )
+    if isinstance(err, requests.exceptions.ConnectionError):
+        return IscConnectionError(
+            f"Could not complete ISC API {method} {path} on {config.base_url} {attempts}: {reason}.",
+            hint="Check base_url, the network path and proxy settings (HTTPS_PROXY, NO_PROXY).",
+        )
+    return IscConnectionError(f"ISC API {method} {path} failed: {reason}.")
 
 
 def retry_wait(response: requests.Response, server_errors: int) -> float:

@@ -13,11 +13,12 @@ import json
 import pytest
 import requests
 from requests.adapters import BaseAdapter
+from urllib3.exceptions import MaxRetryError, NameResolutionError
 
 from ansible_collections.sailpoint.isc.plugins.module_utils import _transport as transport_module
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscAuthenticationError, IscRateLimitError, IscServerError
 from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
-from ansible_collections.sailpoint.isc.plugins.module_utils._transport import Token, Transport, retry_wait
+from ansible_collections.sailpoint.isc.plugins.module_utils._transport import Token, Transport, connection_error, retry_wait
 
 BASE_URL = "https://acme.api.identitynow.com"
 
@@ -135,3 +136,24 @@ def test_every_attempt_passes_the_rate_budget(slept):
 ])  # fmt: skip
 def test_retry_wait(status, headers, server_errors, low, high):
     assert low <= retry_wait(_response(status, headers, {}), server_errors) <= high
+
+
+def _config(**options: object) -> ClientConfig:
+    return ClientConfig.from_options({"base_url": BASE_URL, "access_token": "t", **options}, environ={})
+
+
+def test_a_host_name_that_does_not_resolve_names_base_url():
+    unresolved = NameResolutionError("acme.api.identitynow.com", None, OSError("Name or service not known"))  # type: ignore[arg-type]
+    error = connection_error(_config(), "GET", "/task-status/v1", requests.exceptions.ConnectionError(MaxRetryError(None, "/x", unresolved)), 1)  # type: ignore[arg-type]
+    assert "host name of base_url, acme.api.identitynow.com, does not resolve" in str(error) and "SAIL_BASE_URL" in str(error)
+
+
+def test_tls_on_a_plain_port_gets_a_scheme_hint():
+    error = connection_error(_config(), "GET", "/task-status/v1", requests.exceptions.SSLError("[SSL: WRONG_VERSION_NUMBER] wrong version number"), 1)
+    assert "does not speak TLS" in str(error)
+
+
+def test_a_refused_connection_names_the_attempts_and_no_query_string():
+    refused = ConnectionRefusedError("Connection refused at /task-status/v1?filters=secret-ish")
+    error = connection_error(_config(), "GET", "/task-status/v1", requests.exceptions.ConnectionError(refused), 3)
+    assert "after 3 attempts" in str(error) and "Connection refused" in str(error) and "filters=" not in str(error)
