@@ -9,10 +9,9 @@ from pathlib import Path
 
 import pytest
 import yaml
-from ansible.module_utils.errors import AnsibleFallbackNotFound
 
 from ansible_collections.sailpoint.isc.plugins.doc_fragments.connection import ModuleDocFragment
-from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS, connection_argument_spec, env_fallback
+from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS
 
 DESCRIPTIONS = yaml.safe_load((Path(__file__).resolve().parents[4] / "hacking" / "connection_options.yml").read_text(encoding="utf-8"))
 MODULE_DOC = yaml.safe_load(ModuleDocFragment.DOCUMENTATION)["options"]
@@ -37,18 +36,3 @@ def test_fragment_matches_table(option):
     assert DESCRIPTIONS[option.name], "every option is described in hacking/connection_options.yml"
     assert PLUGIN_DOC[option.name]["description"] == DESCRIPTIONS[option.name]
     assert MODULE_DOC[option.name]["description"][: len(DESCRIPTIONS[option.name])] == DESCRIPTIONS[option.name]
-
-
-@pytest.mark.parametrize("option", CONNECTION_OPTIONS, ids=lambda option: option.name)
-def test_argument_spec_has_env_fallback_and_no_log(option):
-    spec = connection_argument_spec()[option.name]
-    assert spec["fallback"] == (env_fallback, [option.env])
-    assert spec["no_log"] is (option.name in ("client_secret", "access_token"))
-
-
-def test_an_empty_environment_variable_counts_as_unset(monkeypatch):
-    monkeypatch.setenv("SAIL_API_VERSION", "")
-    with pytest.raises(AnsibleFallbackNotFound):
-        env_fallback("SAIL_API_VERSION")
-    monkeypatch.setenv("SAIL_API_VERSION", "v2025")
-    assert env_fallback("SAIL_API_VERSION") == "v2025"
