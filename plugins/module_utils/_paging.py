@@ -14,16 +14,19 @@ meanwhile (ISC's 90-day window) move the rest forward, and the overlap reads wha
 from __future__ import annotations
 
 from collections import deque
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Iterable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from itertools import islice
-from typing import Any
+from typing import Any, Protocol
 
 PAGE_SIZE = 250
 PAGE_OVERLAP = 5
 
 Task = dict[str, Any]
-ReadPage = Callable[[int, int, bool], tuple[list[Task], int | None]]
+
+
+class ReadPage(Protocol):
+    def __call__(self, offset: int, size: int, count: bool, /) -> tuple[list[Task], int | None]: ...
 
 
 def list_tasks(read_page: ReadPage, offset: int = 0, limit: int | None = None, concurrency: int = 4) -> Iterator[Task]:

@@ -563,5 +563,3 @@ def test_a_base_url_without_a_token_endpoint_is_named(emulator):
     with pytest.raises(IscNotFoundError) as caught:
         client.count_tasks()
     assert "does not look like an ISC tenant's API" in str(caught.value) and emulator.url in str(caught.value)
-
-
