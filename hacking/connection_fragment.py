@@ -11,6 +11,7 @@ generated, not computed at import. hacking/docs.sh runs this; tests/unit/plugins
 
 from __future__ import annotations
 
+import functools
 import sys
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,7 @@ class _IndentedListDumper(yaml.SafeDumper):
         return super().increase_indent(flow, False)
 
 
+@functools.cache
 def descriptions() -> dict[str, list[str]]:
     described = yaml.safe_load(DESCRIPTIONS_FILE.read_text(encoding="utf-8"))
     names = [option.name for option in CONNECTION_OPTIONS]

@@ -206,10 +206,9 @@ def error_for_status(status: int) -> type[IscApiError]:
     return IscApiError
 
 
-def error_from_response(method: str, path: str, response: Any, attempts: int, base_url: str, *, token_given: bool) -> IscError:
+def error_from_response(method: str, path: str, response: Any, attempts: int, base_url: str, *, token_given: bool, token_request: bool = False) -> IscError:
     """The error for an answer that is not 2xx (``response`` is a requests Response), with a hint that fits it."""
     status = response.status_code
-    token_request = path == "/oauth/token"
     if 300 <= status < 400:
         return IscResponseError(
             f"ISC API {method} {path} was redirected (HTTP {status}) to {response.headers.get('Location')!s}; redirects are not followed.",
@@ -230,7 +229,8 @@ def error_from_response(method: str, path: str, response: Any, attempts: int, ba
             hint += f" Check base_url too: its path {url_path} is unusual, the tenant's API root (https://acme.api.identitynow.com) has none."
     elif status == 429:
         hint = (
-            f"ISC kept answering 429 (rate limited) after {attempts} attempts. It allows 100 requests per 10 seconds per client_id and API "
+            f"ISC kept answering 429 (rate limited) after {attempts} attempt{'s' if attempts > 1 else ''}. "
+            "It allows 100 requests per 10 seconds per client_id and API "
             "version: lower rate_limit, run fewer jobs with this client_id at once, or raise retries / max_retry_wait."
         )
     detail_code, tracking_id, text = _error_fields(response)

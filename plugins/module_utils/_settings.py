@@ -167,6 +167,15 @@ def _base_url(options: Mapping[str, Any]) -> str:
     if not base_url:
         raise IscConfigError("base_url", "no ISC tenant given.", "Set base_url (or the SAIL_BASE_URL environment variable), or tenant.")
     parts = urlsplit(base_url)
+    # These two first: the messages after them quote base_url, which must then hold no credential.
+    if parts.username is not None or parts.password is not None:
+        raise IscConfigError(
+            "base_url",
+            "the URL must not contain a user name or password.",
+            "Give the tenant's API root only (https://acme.api.identitynow.com); credentials go in client_id and client_secret.",
+        )
+    if parts.query or parts.fragment:
+        raise IscConfigError("base_url", "the URL must not contain a query or fragment.", "Give the tenant's API root only.")
     if parts.scheme not in ("http", "https") or not parts.hostname:
         raise IscConfigError("base_url", f"'{base_url}' is not an http(s) URL.", "Use the form https://acme.api.identitynow.com.")
     if parts.scheme == "http" and not _is_loopback(parts.hostname):
@@ -174,14 +183,6 @@ def _base_url(options: Mapping[str, Any]) -> str:
             "base_url",
             f"plain http:// is refused for {parts.hostname}: credentials would travel unencrypted.",
             "Use https://; http:// is accepted only for loopback addresses (a local emulator).",
-        )
-    if parts.query or parts.fragment:
-        raise IscConfigError("base_url", "the URL must not contain a query or fragment.", "Give the tenant's API root only.")
-    if parts.username is not None or parts.password is not None:
-        raise IscConfigError(
-            "base_url",
-            "the URL must not contain a user name or password.",
-            "Give the tenant's API root only (https://acme.api.identitynow.com); credentials go in client_id and client_secret.",
         )
     path = parts.path.rstrip("/")
     if VERSION_PATH_PATTERN.search(path + "/"):

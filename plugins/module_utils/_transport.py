@@ -76,8 +76,17 @@ class CallbackRetry(Retry):  # type: ignore[misc,valid-type]
             raise MaxRetryError(_pool, url, error)
         retry = super().increment(method, url, response, error, _pool, _stacktrace)
         if self.callback is not None:
-            self.callback(retry, method, url, error, _pool)
+            self.callback(method, url, error, _pool)
         return retry
+
+
+@dataclass
+class _Attempts:
+    """One request's attempts so far, resends after no answer among them, and the seconds waited between them."""
+
+    sent: int = 0
+    resends: int = 0
+    waited: float = 0.0
 
 
 @dataclass
@@ -100,19 +109,12 @@ class Transport:
         self.budget = RateBudget(config.rate_limit)
         self._token: Token | None = Token(config.access_token, None) if config.access_token else None
         self._token_lock = threading.Lock()
-        # Attempts and wait of the request in flight, per thread (pages are read in parallel).
+        # The attempts of the request in flight, per thread (pages are read in parallel).
         self._local = threading.local()
         self._deprecation_warned = False
         self._session = requests.Session()
-        retry = CallbackRetry(
-            total=None,
-            connect=config.retries,
-            read=config.retries,
-            other=0,
-            allowed_methods=SAFE_TO_RESEND,
-            backoff_factor=BACKOFF_FACTOR,
-            callback=self._on_resend,
-        )
+        # urllib3 decides what may be resent; _on_resend counts, waits and paces (urllib3 itself waits nothing: no backoff_factor).
+        retry = CallbackRetry(total=None, connect=config.retries, read=config.retries, other=0, allowed_methods=SAFE_TO_RESEND, callback=self._on_resend)
         self._session.mount(config.base_url, HTTPAdapter(max_retries=retry, pool_maxsize=pool_size))
         self._session.headers.update({"User-Agent": f"{USER_AGENT} python-requests/{requests.__version__}", "Accept": "application/json"})
         if not config.ca_path and not config.validate_certs:
@@ -126,7 +128,6 @@ class Transport:
         if json_body is not None:
             data = json.dumps(json_body)
             headers["Content-Type"] = content_type or "application/json"
-        self._local.waited = 0.0
         for relogged in (False, True):
             bearer = self._bearer()
             response, attempts = self._answer(method, path, params=params, data=data, headers={**headers, "Authorization": f"Bearer {bearer}"})
@@ -139,11 +140,11 @@ class Transport:
         return response
 
     def _answer(self, method: str, path: str, **kwargs: Any) -> tuple[requests.Response, int]:
-        """The first answer not to retry, and the number of attempts it took."""
-        attempts = rate_limited = server_errors = 0
+        """The first answer not to retry, and the number of attempts it took (resends after no answer included)."""
+        attempts = self._local.attempts = _Attempts()
+        rate_limited = server_errors = 0
         while True:
             response = self._send(method, path, **kwargs)
-            attempts += 1
             status = response.status_code
             if status == 429:
                 rate_limited += 1
@@ -151,37 +152,40 @@ class Transport:
             else:
                 server_errors += status in SERVER_ERRORS
                 retry = status in SERVER_ERRORS and method in SAFE_TO_RESEND and server_errors <= self.config.retries
-            wait = retry_wait(response, server_errors) if retry else 0.0
-            if not retry or self._local.waited + wait > self.config.max_retry_wait:
-                return response, attempts
+            wait = retry_wait(response, rate_limited if status == 429 else server_errors) if retry else 0.0
+            if not retry or attempts.waited + wait > self.config.max_retry_wait:
+                return response, attempts.sent
             if status == 429:
-                budget = f"attempt {attempts + 1}; waits up to {self.config.max_retry_wait:g}s in all"
+                budget = f"attempt {attempts.sent + 1}; waits up to {self.config.max_retry_wait:g}s in all"
             else:
-                budget = f"attempt {attempts + 1} of {self.config.retries + 1}"
+                budget = f"retry {server_errors} of {self.config.retries}"
             self.warn(f"Retrying {method} {path} after HTTP {status} ({budget}) in {wait:.1f}s.")
-            self._local.waited += wait
+            attempts.waited += wait
             time.sleep(wait)
 
-    def _on_resend(self, retry: Any, method: str | None, url: str | None, error: Exception | None, pool: Any) -> None:
-        wait = retry.get_backoff_time()
-        if self._local.waited + wait > self.config.max_retry_wait:
+    def _on_resend(self, method: str | None, url: str | None, error: Exception | None, pool: Any) -> None:
+        """urllib3 resends a request that got no answer: at most ``retries`` times per request, within max_retry_wait."""
+        attempts = self._local.attempts
+        attempts.resends += 1
+        wait = backoff(attempts.resends)
+        if attempts.resends > self.config.retries or attempts.waited + wait > self.config.max_retry_wait:
             raise MaxRetryError(pool, url, error)
-        self._local.waited += wait
-        self._local.attempt = len(retry.history) + 1
         path = urlsplit(url or "").path
-        self.warn(f"Retrying {method} {path} after {type(error).__name__} (attempt {self._local.attempt} of {self.config.retries + 1}) in {wait:.1f}s.")
-        # Counted now, sent after the backoff: the budget errs on the side of sending less.
+        self.warn(f"Retrying {method} {path} after {type(error).__name__} (retry {attempts.resends} of {self.config.retries}) in {wait:.1f}s.")
+        attempts.waited += wait
+        time.sleep(wait)
         self.budget.acquire()
+        attempts.sent += 1
 
     def _send(self, method: str, path: str, **kwargs: Any) -> requests.Response:
         self.budget.acquire()
-        self._local.attempt = 1
+        self._local.attempts.sent += 1
         try:
             # verify is passed per request: requests lets REQUESTS_CA_BUNDLE override a session-level setting.
             verify = self.config.ca_path or self.config.validate_certs
             return self._session.request(method, self.config.base_url + path, timeout=self.config.timeout, allow_redirects=False, verify=verify, **kwargs)
         except requests.exceptions.RequestException as err:
-            raise connection_error(self.config, method, path, err, self._local.attempt) from None
+            raise connection_error(self.config, method, path, err, self._local.attempts.sent) from None
 
     def _bearer(self) -> str:
         with self._token_lock:
@@ -194,7 +198,7 @@ class Transport:
         data = {"grant_type": "client_credentials", "client_id": self.config.client_id, "client_secret": self.config.client_secret}
         response, attempts = self._answer("POST", TOKEN_PATH, data=data)
         if response.status_code != 200:
-            raise error_from_response("POST", TOKEN_PATH, response, attempts, self.config.base_url, token_given=False)
+            raise error_from_response("POST", TOKEN_PATH, response, attempts, self.config.base_url, token_given=False, token_request=True)
         body = json_body(response, "POST", TOKEN_PATH)
         value = body.get("access_token") if isinstance(body, dict) else None
         if not value:
@@ -254,13 +258,18 @@ def connection_error(config: ClientConfig, method: str, path: str, err: Exceptio
     return IscConnectionError(f"ISC API {method} {path} failed: {reason}.")
 
 
-def retry_wait(response: requests.Response, server_errors: int) -> float:
-    """Retry-After when the answer has one, else exponential backoff; a 429 waits a second at least, plus jitter so
-    that jobs sharing one client ID do not all come back in the same instant."""
+def backoff(retry: int) -> float:
+    """Seconds before the ``retry``-th retry: 0.5, 1, 2, 4 ... at most BACKOFF_MAX."""
+    return min(BACKOFF_MAX, BACKOFF_FACTOR * 2 ** max(retry - 1, 0))
+
+
+def retry_wait(response: requests.Response, retries: int) -> float:
+    """Before the ``retries``-th retry of this answer: its Retry-After, else backoff; a 429 waits a second at least,
+    plus jitter, so that jobs sharing one client ID do not all come back in the same instant."""
     try:
         wait = Retry().parse_retry_after(response.headers["Retry-After"])
     except (KeyError, InvalidHeader):
-        wait = min(BACKOFF_MAX, BACKOFF_FACTOR * 2 ** max(server_errors - 1, 0))
+        wait = backoff(retries)
     if response.status_code == 429:
         wait = max(wait, MIN_RATE_LIMITED_WAIT)
         wait += random.uniform(0, min(1.0, 0.2 * wait))

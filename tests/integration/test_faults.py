@@ -6,8 +6,9 @@
 One playbook run per plugin goes through a table of fault scenarios (playbooks/faults_matrix.yml): it queues the
 emulator's faults, runs the plugin, and reads the emulator's request log, so each outcome is checked against the
 requests that produced it: the retries made, the cause and attempts named on failure, and never a PATCH sent twice
-where once was meant. The client-level behaviour (backoff arithmetic, TLS, proxies, paging under churn) is in
-tests/unit/plugins/module_utils/test__client.py; this file shows it survives the trip through Ansible.
+where once was meant. The client-level behaviour is in tests/unit/plugins/module_utils/test__transport.py (backoff
+arithmetic), test__paging.py (paging under churn) and tests/integration/test_client.py (the same against the
+emulator, TLS, proxies); this file shows it survives the trip through Ansible.
 """
 
 from __future__ import annotations

@@ -100,3 +100,10 @@ def test_a_mistyped_boolean_is_refused_not_read_as_false(option):
     with pytest.raises(IscConfigError) as caught:
         ClientConfig.from_options({"base_url": EMULATOR, "access_token": "t", option: "ture"}, {})
     assert caught.value.option == option
+
+
+@pytest.mark.parametrize("base_url", ["htps://user:pa55word@acme.api.identitynow.com", "https://acme.api.identitynow.com/beta?token=pa55word"])
+def test_a_base_url_is_not_quoted_while_it_may_hold_a_credential(base_url):
+    with pytest.raises(IscConfigError) as caught:
+        ClientConfig.from_options({"base_url": base_url, "access_token": "t"}, {})
+    assert caught.value.option == "base_url" and "pa55word" not in str(caught.value)

@@ -18,7 +18,7 @@ from urllib3.exceptions import MaxRetryError, NameResolutionError
 from ansible_collections.sailpoint.isc.plugins.module_utils import _transport as transport_module
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscAuthenticationError, IscRateLimitError, IscServerError
 from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
-from ansible_collections.sailpoint.isc.plugins.module_utils._transport import Token, Transport, connection_error, retry_wait
+from ansible_collections.sailpoint.isc.plugins.module_utils._transport import Token, Transport, _Attempts, connection_error, retry_wait
 
 BASE_URL = "https://acme.api.identitynow.com"
 
@@ -100,7 +100,7 @@ def test_server_errors_give_up_after_retries_and_say_how_many_attempts(slept):
         client.request("GET", "/task-status/v1")
     assert "after 3 attempts" in str(caught.value) and api_calls(adapter) == ["GET"] * 3
     assert slept == [0.5, 1.0], "exponential backoff without Retry-After"
-    assert warnings[0] == "Retrying GET /task-status/v1 after HTTP 502 (attempt 2 of 3) in 0.5s."
+    assert warnings[0] == "Retrying GET /task-status/v1 after HTTP 502 (retry 1 of 2) in 0.5s."
 
 
 def test_429_is_retried_past_the_retry_count_but_not_past_the_cap(slept, monkeypatch):
@@ -133,6 +133,7 @@ def test_every_attempt_passes_the_rate_budget(slept):
     (429, {"Retry-After": "0"}, 0, 1.0, 1.2),
     (429, {"Retry-After": "soon"}, 0, 1.0, 1.2),
     (429, {"Retry-After": "10"}, 0, 10.0, 11.0),
+    (429, {}, 5, 8.0, 9.0),
 ])  # fmt: skip
 def test_retry_wait(status, headers, server_errors, low, high):
     assert low <= retry_wait(_response(status, headers, {}), server_errors) <= high
@@ -144,7 +145,8 @@ def _config(**options: object) -> ClientConfig:
 
 def test_a_host_name_that_does_not_resolve_names_base_url():
     unresolved = NameResolutionError("acme.api.identitynow.com", None, OSError("Name or service not known"))  # type: ignore[arg-type]
-    error = connection_error(_config(), "GET", "/task-status/v1", requests.exceptions.ConnectionError(MaxRetryError(None, "/x", unresolved)), 1)  # type: ignore[arg-type]
+    wrapped = requests.exceptions.ConnectionError(MaxRetryError(None, "/x", unresolved))  # type: ignore[arg-type]
+    error = connection_error(_config(), "GET", "/task-status/v1", wrapped, 1)
     assert "host name of base_url, acme.api.identitynow.com, does not resolve" in str(error) and "SAIL_BASE_URL" in str(error)
 
 
@@ -157,3 +159,23 @@ def test_a_refused_connection_names_the_attempts_and_no_query_string():
     refused = ConnectionRefusedError("Connection refused at /task-status/v1?filters=secret-ish")
     error = connection_error(_config(), "GET", "/task-status/v1", requests.exceptions.ConnectionError(refused), 3)
     assert "after 3 attempts" in str(error) and "Connection refused" in str(error) and "filters=" not in str(error)
+
+
+def test_429_without_retry_after_backs_off(slept):
+    client, _adapter = transport([(429, {}, {})] * 6 + [(200, {}, [])])
+    client.request("GET", "/task-status/v1")
+    assert [int(wait) for wait in slept] == [1, 1, 2, 4, 8, 16], "backoff plus jitter: a rate-limited tenant gets room"
+
+
+def test_resends_after_no_answer_are_counted_per_request_and_paced_after_their_wait(slept, monkeypatch):
+    client, _adapter = transport([], retries=2, rate_limit=50)
+    order: list[str] = []
+    monkeypatch.setattr(transport_module.time, "sleep", lambda seconds: order.append(f"sleep {seconds}"))
+    monkeypatch.setattr(client.budget, "acquire", lambda: order.append("budget"))
+    client._local.attempts = _Attempts(sent=3, resends=0, waited=0.0)
+    for _retry in range(2):
+        client._on_resend("GET", "/task-status/v1", ConnectionResetError(), None)
+    with pytest.raises(MaxRetryError):
+        client._on_resend("GET", "/task-status/v1", ConnectionResetError(), None)
+    assert order == ["sleep 0.5", "budget", "sleep 1.0", "budget"], "the budget slot is taken when the request leaves, after the wait"
+    assert client._local.attempts.sent == 5, "resends count as attempts in the final error"
