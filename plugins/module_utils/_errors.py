@@ -190,20 +190,17 @@ class IscPatchOutcomeUnknownError(IscUnconfirmedPatchError):
     """The task could not be read again after a lost PATCH answer, so whether ISC applied the change is unknown."""
 
 
+ERRORS_BY_STATUS: dict[int, type[IscApiError]] = {
+    400: IscBadRequestError,
+    401: IscAuthenticationError,
+    403: IscForbiddenError,
+    404: IscNotFoundError,
+    429: IscRateLimitError,
+}
+
+
 def error_for_status(status: int) -> type[IscApiError]:
-    if status == 400:
-        return IscBadRequestError
-    if status == 401:
-        return IscAuthenticationError
-    if status == 403:
-        return IscForbiddenError
-    if status == 404:
-        return IscNotFoundError
-    if status == 429:
-        return IscRateLimitError
-    if status >= 500:
-        return IscServerError
-    return IscApiError
+    return ERRORS_BY_STATUS.get(status) or (IscServerError if status >= 500 else IscApiError)
 
 
 def error_from_response(method: str, path: str, response: Any, attempts: int, base_url: str, *, token_given: bool, token_request: bool = False) -> IscError:
@@ -228,11 +225,7 @@ def error_from_response(method: str, path: str, response: Any, attempts: int, ba
         if url_path:
             hint += f" Check base_url too: its path {url_path} is unusual, the tenant's API root (https://acme.api.identitynow.com) has none."
     elif status == 429:
-        hint = (
-            f"ISC kept answering 429 (rate limited) after {attempts} attempt{'s' if attempts > 1 else ''}. "
-            "It allows 100 requests per 10 seconds per client_id and API "
-            "version: lower rate_limit, run fewer jobs with this client_id at once, or raise retries / max_retry_wait."
-        )
+        hint = f"ISC kept answering 429 (rate limited) after {attempts} attempt{'s' if attempts > 1 else ''}. {IscRateLimitError.default_hint}"
     detail_code, tracking_id, text = _error_fields(response)
     return error_for_status(status)(
         method=method,

@@ -53,10 +53,6 @@ class Plan:
     conditions: tuple[dict[str, Any], ...] = ()
 
     @property
-    def changes(self) -> bool:
-        return bool(self.operations) and self.left_alone is None
-
-    @property
     def label(self) -> str:
         return describe_task(self.task_id, self.before)
 
