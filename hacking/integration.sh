@@ -13,6 +13,7 @@
 # Fails when a target fails, when no target ran, when a target did not reach its closing spec check (so it ran
 # something else), and when the run's secret appears in ansible-test's output or any file under tests/output.
 # env: ISC_KEEP_TREE=1  keep the temporary tree (path printed): tests/output holds the run's results
+#      ISC_VERBOSE=1    show ansible-test's output as it runs (otherwise it is shown only when the run fails)
 # Needs .venv (hacking/setup.sh, which hacking/test.sh runs first).
 set -euo pipefail
 
@@ -93,7 +94,12 @@ log="${WORK}/ansible-test.log"
 rc=0
 start="${SECONDS}"
 say "ansible-test integration --local ${options[*]} ${targets[*]:-(all targets)}"
-(cd "${TREE}" && ansible-test integration --local --color no "${options[@]}" "${targets[@]}") 2>&1 | tee "${log}" || rc=$?
+# Quiet unless it fails (ISC_VERBOSE=1 shows it all): each target's every task would bury the result.
+if [ "${ISC_VERBOSE:-0}" = 1 ]; then
+    (cd "${TREE}" && ansible-test integration --local --color no "${options[@]}" "${targets[@]}") 2>&1 | tee "${log}" || rc=$?
+else
+    (cd "${TREE}" && ansible-test integration --local --color no "${options[@]}" "${targets[@]}") >"${log}" 2>&1 || rc=$?
+fi
 took=$((SECONDS - start))
 
 # The config file holds the secret on purpose; anything else that does is a leak.
@@ -104,6 +110,7 @@ if [ -n "${leaks}" ]; then
     exit 1
 fi
 if [ "${rc}" -ne 0 ]; then
+    [ "${ISC_VERBOSE:-0}" = 1 ] || cat "${log}"
     say "FAILED (exit ${rc}) after ${took} s"
     exit 1
 fi
