@@ -33,6 +33,7 @@ from ._errors import (
     IscTaskError,
     IscUnconfirmedPatchError,
 )
+from ._filters import id_chunks
 from ._plan import Plan, plan_change
 from ._summary import describe_task, task_label
 
@@ -41,8 +42,6 @@ GUARD_MODES = ("auto", "always", "never")
 STATUS_FIELDS = ("completionStatus", "completed")
 # What tells that a task moved since it was read (compared locally, timestamps as instants).
 MOVEMENT_FIELDS = (*STATUS_FIELDS, "percentComplete", "progress", "modified")
-# Ids per ``id in (...)`` list filter: keeps the query string short (about 2 KB) and every answer on one page.
-IDS_PER_LIST_READ = 50
 REFUSED_PATCH_HINT = (
     "ISC refused the change as invalid: check the values sent (listed in 'sent'), such as the completion status and "
     "the completed time; ISC accepts no null value in a JSON Patch."
@@ -262,8 +261,7 @@ def read_tasks(client: Any, task_ids: list[str]) -> dict[str, dict[str, Any]]:
         # which takes no filter, so match ids here.
         found.update((task["id"], task) for task in client.iter_pending_tasks() if task.get("id") in wanted)
     remaining = [task_id for task_id in task_ids if task_id not in found]
-    for start in range(0, len(remaining), IDS_PER_LIST_READ):
-        chunk = remaining[start : start + IDS_PER_LIST_READ]
+    for chunk in id_chunks(remaining):
         found.update((task["id"], task) for task in client.iter_tasks(filters={"id": chunk}) if task.get("id") in wanted)
     for task_id in (task_id for task_id in task_ids if task_id not in found):
         task = client.get_task(task_id)

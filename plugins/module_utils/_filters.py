@@ -14,7 +14,7 @@ Field names are ISC's (``sourceId``) or their snake_case spelling (``source_id``
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from typing import Any
 
 from ._errors import IscConfigError
@@ -31,6 +31,8 @@ FIELD_ALIASES = {
 }
 
 SORTERS = ("created", "-created")
+# Ids per ``id in (...)`` filter: keeps the query string short (about 2 KB) and every answer on one page.
+IDS_PER_FILTER = 50
 
 
 def canonical_field(name: str) -> str | None:
@@ -136,3 +138,9 @@ def validate_sorters(sorters: str | None, option: str = "sorters") -> str | None
     if sorters not in SORTERS:
         raise IscConfigError(option, f"'{sorters}' is not a supported sorter.", "ISC sorts task status only by created or -created.")
     return sorters
+
+
+def id_chunks(ids: Sequence[str]) -> Iterator[list[str]]:
+    """``ids`` in lists of IDS_PER_FILTER, each one ``id in (...)`` filter."""
+    for start in range(0, len(ids), IDS_PER_FILTER):
+        yield list(ids[start : start + IDS_PER_FILTER])

@@ -26,7 +26,9 @@ from typing import Any
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import is_older_than, parse_duration, parse_timestamp
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError
+from ansible_collections.sailpoint.isc.plugins.module_utils._filters import id_chunks
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS
+from ansible_collections.sailpoint.isc.plugins.module_utils._paging import PAGE_SIZE
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
 
 KINDS = ("finished", "stuck")
@@ -36,8 +38,6 @@ DEFAULT_STUCK_AFTER = "6h"
 # How far below the newest task seen the finished list is read again: tasks that show up in the list a little
 # after their created time are still found.
 LOOKBACK = timedelta(minutes=15)
-PAGE = 250
-IDS_PER_READ = 50
 
 
 @dataclass(frozen=True)
@@ -165,7 +165,7 @@ class TaskWatcher:
         seen: list[datetime] = []
         offset = 0
         while True:
-            page = list(self.client.iter_tasks(filters=self.filters or None, sorters="-created", offset=offset, limit=PAGE))
+            page = list(self.client.iter_tasks(filters=self.filters or None, sorters="-created", offset=offset, limit=PAGE_SIZE))
             if floor is None and not read_all:
                 # First poll: nothing older than the newest task then in the tenant, less LOOKBACK, is read again.
                 times = [created for created in map(_created, page) if created is not None]
@@ -180,16 +180,16 @@ class TaskWatcher:
                 if created is not None:
                     seen.append(created)
                 self._consider(task, created)
-            if below or len(page) < PAGE:
+            if below or len(page) < PAGE_SIZE:
                 return seen
-            offset += PAGE
+            offset += PAGE_SIZE
 
     def _read_gone(self, pending: Mapping[str, Any]) -> dict[str, dict[str, Any]]:
         """Read back the tasks that left the pending list; return those the list still shows as pending."""
         gone = [task_id for task_id in self.pending if task_id not in pending and task_id not in self.finished]
         still_pending = {}
-        for start in range(0, len(gone), IDS_PER_READ):
-            for task in self.client.iter_tasks(filters={"id": gone[start : start + IDS_PER_READ], **self.filters}):
+        for chunk in id_chunks(gone):
+            for task in self.client.iter_tasks(filters={"id": chunk, **self.filters}):
                 task_id = task.get("id")
                 if task_id in gone and task.get("completionStatus") is None:
                     still_pending[task_id] = task

@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscServerError
+from ansible_collections.sailpoint.isc.plugins.module_utils._paging import PAGE_SIZE as PAGE
 from ansible_collections.sailpoint.isc.plugins.plugin_utils._task_events import (
     LOOKBACK,
-    PAGE,
     EventSettings,
     TaskWatcher,
 )
