@@ -140,7 +140,6 @@ from datetime import UTC, datetime
 from typing import Any
 
 from ansible.errors import AnsibleLookupError
-from ansible.module_utils.parsing.convert_bool import BOOLEANS
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
@@ -148,11 +147,10 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._client import IscCl
 from ansible_collections.sailpoint.isc.plugins.module_utils._durations import parse_duration, stalest_first
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError, IscError
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTION_NAMES, CONNECTION_OPTIONS, ConnectionOption, options_from_plugin
-from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig
+from ansible_collections.sailpoint.isc.plugins.module_utils._settings import ClientConfig, boolean_option
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
 
 display = Display()
-BOOLEAN_WORDS = frozenset(str(word).lower() for word in BOOLEANS)
 
 
 def task_types(values: list[str] | None) -> list[str]:
@@ -200,8 +198,8 @@ BOOLEAN_OPTIONS = ("validate_certs", "experimental_header")
 def strict_booleans(direct: Mapping[str, Any], connection_variables: Mapping[str, Any]) -> None:
     for name in BOOLEAN_OPTIONS:
         for value in (direct.get(name), connection_variables.get(f"sail_{name}"), os.environ.get(f"SAIL_{name.upper()}") or None):
-            if value is not None and not isinstance(value, bool) and str(value).strip().lower() not in BOOLEAN_WORDS:
-                raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.")
+            if value is not None:
+                boolean_option(name, value)
 
 
 def empty_environment_options() -> list[ConnectionOption]:

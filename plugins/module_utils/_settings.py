@@ -91,7 +91,7 @@ class ClientConfig:
         credentials = _credentials(options)
         numbers = {name: _number(options, name, minimum) for name, minimum in (("timeout", 0.001), ("retries", 0), ("max_retry_wait", 0), ("rate_limit", 0))}
         ca_path = os.path.expanduser(str(options["ca_path"])) if options["ca_path"] else None
-        validate_certs = _boolean(options, "validate_certs")
+        validate_certs = boolean_option("validate_certs", options["validate_certs"])
         if ca_path and not os.path.exists(ca_path):
             raise IscConfigError("ca_path", f"'{ca_path}' does not exist.", "Give a PEM CA bundle or a directory of CA certificates on the task's host.")
         if ca_path and not validate_certs:
@@ -110,7 +110,7 @@ class ClientConfig:
             retries=int(numbers["retries"]),
             max_retry_wait=numbers["max_retry_wait"],
             rate_limit=int(numbers["rate_limit"]),
-            experimental_header=_boolean(options, "experimental_header"),
+            experimental_header=boolean_option("experimental_header", options["experimental_header"]),
         )
 
 
@@ -138,11 +138,11 @@ def _credentials(options: Mapping[str, Any]) -> dict[str, str | None]:
     return credentials
 
 
-def _boolean(options: Mapping[str, Any], name: str) -> bool:
+def boolean_option(name: str, value: Any) -> bool:
     try:
-        return boolean(options[name], strict=True)
+        return boolean(value, strict=True)
     except TypeError:
-        raise IscConfigError(name, f"'{options[name]}' is not a boolean.", "Use true or false.") from None
+        raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.") from None
 
 
 def _number(options: Mapping[str, Any], name: str, minimum: float) -> float:
