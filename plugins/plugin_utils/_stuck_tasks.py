@@ -27,18 +27,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._durations import fo
 from ansible_collections.sailpoint.isc.plugins.module_utils._errors import IscConfigError
 from ansible_collections.sailpoint.isc.plugins.module_utils._summary import task_label
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import TASK_DEFINITION_TYPES
-
-
-def _words(name: str, value: Any) -> list[str]:
-    """A list as given, or comma-separated text (from -e or an AWX survey), whose empty parts are dropped."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        return [item.strip() for item in value.split(",") if item.strip()]
-    items = [str(item).strip() for item in value]
-    if not all(items):
-        raise IscConfigError(name, "an entry of the list is empty.", "Remove it; an empty list means all.")
-    return items
+from ansible_collections.sailpoint.isc.plugins.plugin_utils._option_values import word_list
 
 
 def _boolean(name: str, value: Any) -> bool:
@@ -65,7 +54,7 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     """The role's settings, checked; raises IscConfigError naming the role variable."""
     older_than = str(raw.get("older_than") or "").strip()
     parse_duration(older_than, "clear_stuck_tasks_older_than")
-    types = [name.upper() for name in _words("clear_stuck_tasks_types", raw.get("types"))]
+    types = [name.upper() for name in word_list("clear_stuck_tasks_types", raw.get("types"))]
     unknown = [name for name in types if name not in TASK_DEFINITION_TYPES]
     if unknown:
         raise IscConfigError("clear_stuck_tasks_types", f"'{unknown[0]}' is not a task type.", f"Use some of: {', '.join(TASK_DEFINITION_TYPES)}.")
@@ -73,7 +62,7 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
     guard = str(raw.get("guard") or "auto").strip().lower()
     if guard not in GUARD_MODES:
         raise IscConfigError("clear_stuck_tasks_guard", f"'{raw.get('guard')}' is not a guard mode.", "Use auto, always or never.")
-    sources = _words("clear_stuck_tasks_sources", raw.get("sources"))
+    sources = word_list("clear_stuck_tasks_sources", raw.get("sources"))
     report_file = str(raw.get("report_file") or "")
     if report_file and not os.path.isdir(os.path.dirname(os.path.abspath(report_file))):
         raise IscConfigError(

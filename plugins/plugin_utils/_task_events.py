@@ -30,6 +30,7 @@ from ansible_collections.sailpoint.isc.plugins.module_utils._filters import id_c
 from ansible_collections.sailpoint.isc.plugins.module_utils._options import CONNECTION_OPTIONS
 from ansible_collections.sailpoint.isc.plugins.module_utils._paging import PAGE_SIZE
 from ansible_collections.sailpoint.isc.plugins.module_utils._versions import COMPLETION_STATUSES, TASK_DEFINITION_TYPES
+from ansible_collections.sailpoint.isc.plugins.plugin_utils._option_values import word_list
 
 KINDS = ("finished", "stuck")
 SOURCE_OPTIONS = ("interval", "kinds", "types", "statuses", "stuck_after", "since")
@@ -69,16 +70,7 @@ class EventSettings:
 
 def _choices(option: str, value: Any, allowed: tuple[str, ...]) -> list[str]:
     """The choices given as a list or as comma-separated text, in the casing of ``allowed``, each once."""
-    if value is None:
-        return []
-    if isinstance(value, str):
-        items = [part.strip() for part in value.split(",") if part.strip()]
-    elif isinstance(value, (list, tuple)):
-        items = [str(item).strip() for item in value]
-        if not all(items):
-            raise IscConfigError(option, "an entry is empty.", "Give non-empty values, or leave the option out.")
-    else:
-        raise IscConfigError(option, f"expected a list, got {type(value).__name__}.", "Give a list, or a comma-separated string.")
+    items = word_list(option, value)
     names = [item.upper() if allowed[0].isupper() else item.lower() for item in items]
     for item, name in zip(items, names, strict=True):
         if name not in allowed:
