@@ -40,6 +40,10 @@ def _boolean(name: str, value: Any) -> bool:
         raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.") from None
 
 
+def _directory_exists(path: str) -> bool:
+    return os.path.isdir(os.path.dirname(os.path.abspath(path)))
+
+
 def _count(name: str, value: Any) -> int:
     try:
         number = int(str(value).strip())
@@ -64,7 +68,7 @@ def _settings(raw: Mapping[str, Any]) -> dict[str, Any]:
         raise IscConfigError("clear_stuck_tasks_guard", f"'{raw.get('guard')}' is not a guard mode.", "Use auto, always or never.")
     sources = word_list("clear_stuck_tasks_sources", raw.get("sources"))
     report_file = str(raw.get("report_file") or "")
-    if report_file and not os.path.isdir(os.path.dirname(os.path.abspath(report_file))):
+    if report_file and not _directory_exists(report_file):
         raise IscConfigError(
             "clear_stuck_tasks_report_file", f"the directory of {report_file} does not exist.", "Create it, or leave the option empty for no file."
         )
@@ -147,7 +151,7 @@ def report(chosen: Mapping[str, Any], cleared: Mapping[str, Any] | None = None, 
     return {
         "report": {**result, "summary": _summary(result, names)},
         "file_content": json.dumps(result, indent=2) + "\n",
-        "write_file": bool(report_file) and os.path.isdir(os.path.dirname(os.path.abspath(report_file))) and _differs(result, previous),
+        "write_file": bool(report_file) and _directory_exists(report_file) and _differs(result, previous),
     }
 
 
