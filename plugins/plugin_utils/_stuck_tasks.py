@@ -40,6 +40,10 @@ def _boolean(name: str, value: Any) -> bool:
         raise IscConfigError(name, f"'{value}' is not a boolean.", "Use true or false.") from None
 
 
+MODULE_RESULTS_POINTER = "Each task's outcome is in results."
+REPORT_POINTER = "Each task's outcome is in the report's failed list (the clear_stuck_tasks_report fact, the JSON report file)."
+
+
 def _directory_exists(path: str) -> bool:
     return os.path.isdir(os.path.dirname(os.path.abspath(path)))
 
@@ -130,7 +134,8 @@ def report(chosen: Mapping[str, Any], cleared: Mapping[str, Any] | None = None, 
     error = chosen.get("error")
     if error is None and cleared and not cleared.get("skipped") and ("results" not in cleared or failed):
         # A whole failure (no results: authentication, network) or some tasks failed: the module's message says which.
-        error = cleared.get("msg")
+        # It points its own users at its results; the role's operator finds each task in this report instead.
+        error = str(cleared.get("msg") or "").replace(MODULE_RESULTS_POINTER, REPORT_POINTER) or None
     names = {row["id"]: row for row in chosen.get("rows", [])}
     result = {
         "dry_run": bool(chosen.get("dry_run")),

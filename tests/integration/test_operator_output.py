@@ -61,6 +61,7 @@ def test_read_only_client_gets_one_line_with_a_count_and_the_scope(emulator: Any
     text = assert_one_line_failure(run, "HTTP 403 on 5 of 5 tasks", "idn:task-management:write")
     assert text.count("idn:task-management:write") <= 2, "once in the summary, once in the failure"
     assert '"attributes"' not in run.output and '"messages"' not in run.output, "no whole task objects"
+    assert "outcome is in results" not in run.output and "clear_stuck_tasks_report fact" in text, "points at what the operator has"
 
 
 def test_nothing_to_clear_with_a_report_file_changes_nothing(emulator: Any, run_playbook: Any, tmp_path: Path) -> None:

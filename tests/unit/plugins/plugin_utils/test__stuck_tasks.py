@@ -97,6 +97,15 @@ def test_a_whole_failure_of_the_clearing_is_the_report_error():
     assert built["report"]["summary"] == ["Failed, nothing was changed: Could not complete ISC API PATCH: connection refused."]
 
 
+def test_failed_tasks_are_pointed_to_in_the_report_not_in_the_modules_results():
+    plan = stuck.plan(SETTINGS, listing(pending_task("a", modified=None)), NOW)
+    failed = {"id": "a", "name": "Cloud Account Aggregation on Workday [source]", "failed": True, "changed": False, "msg": "HTTP 403."}
+    cleared = {"results": [failed], "msg": "1 of 1 tasks failed. HTTP 403 on a. Each task's outcome is in results."}
+    error = stuck.report(plan, cleared)["report"]["error"]
+    pointer = "Each task's outcome is in the report's failed list (the clear_stuck_tasks_report fact, the JSON report file)."
+    assert error == f"1 of 1 tasks failed. HTTP 403 on a. {pointer}"
+
+
 def test_the_report_file_is_rewritten_only_when_more_than_its_timestamp_changes(tmp_path):
     report_file = str(tmp_path / "report.json")
     plan = stuck.plan(SETTINGS, listing(), NOW)
